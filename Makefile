@@ -1,0 +1,49 @@
+# tickwire — see README.md.
+GO        ?= go
+PKGS      := ./...
+BENCHTIME ?= 1s
+FUZZTIME  ?= 10s
+
+.PHONY: all build test vet race invariants lint bench fuzz generate sample clean
+
+all: build
+
+build:
+	$(GO) build -o bin/tickwire ./tools/tickwire
+
+# test is what CI runs: vet, the whole suite under the race detector, and the
+# whole suite again with the invariants build tag (expensive consistency checks on).
+test: vet
+	$(GO) test -race -count=1 $(PKGS)
+	$(GO) test -tags invariants -count=1 $(PKGS)
+
+vet:
+	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || { echo "gofmt needed:"; gofmt -l .; exit 1; }
+	$(GO) vet $(PKGS)
+	$(GO) vet -tags invariants $(PKGS)
+
+lint:
+	$(GO) tool staticcheck $(PKGS)
+
+# bench prints the headline figures: per-message costs from the Go benchmarks,
+# then whole-process replays of a generated yardstick session against floor loops.
+bench: build
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./codec/... ./feed/ ./book/ ./replay/ | tee bin/bench.txt
+	$(GO) run ./tools/replaybench -tickwire bin/tickwire
+
+# fuzz runs every fuzz target for FUZZTIME each.
+fuzz:
+	@for pkg in $$($(GO) list ./...); do \
+		for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
+			echo "== $$pkg $$f"; \
+			$(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+		done; \
+	done
+
+# sample rewrites the bundled sample capture and its expected books.
+sample: build
+	bin/tickwire gen -messages 40000 -instruments 120 -seed 1 -format pcap -link vlan -noise \
+		-o pcaps/sample.pcap -books pcaps/sample.books.jsonl
+
+clean:
+	rm -rf bin
