@@ -1,0 +1,81 @@
+// Package feed turns MoldUDP64 packets received on one or more lines into
+// one gap-free, in-order stream of sequenced messages.
+//
+// Specification: MoldUDP64 Protocol Specification V 1.00 ("Downstream
+// Packet", "Heartbeats", "End of Session"); tickwire's PROTOCOLS.md §4 gives
+// the byte layout and the sequence arithmetic, §9 item 8 the pitfalls.
+//
+// # Sequencing
+//
+// A downstream packet with sequence S and count N (1 ≤ N ≤ 0xFFFE) carries
+// the messages S, S+1, ..., S+N-1. The Arbiter keeps next, the sequence of the
+// next message it owes its Handler, and classifies every packet:
+//
+//	               next
+//	                |
+//	[S ....... S+N) |                 duplicate: S+N <= next, dropped
+//	        [S .....|... S+N)         overlap: skip next-S blocks, deliver the rest
+//	                |  [S ... S+N)    ahead: hole [next, S-1], packet held
+//
+// Lines A and B carry the same packets, so on a healthy feed every packet
+// arrives twice: the first copy delivers, the second is a duplicate. A packet
+// ahead of next is copied into a bounded pool of preallocated buffers, kept in
+// sequence order, until the hole below it is filled by either line; then every
+// held packet that became contiguous is delivered, in order, each message
+// exactly once. Held packets may overlap (the same packet from both lines, a
+// retransmission covering several): a packet whose messages are all held
+// already is dropped as a duplicate, and a held packet whose range a newer one
+// covers entirely is released as a duplicate; partial overlaps are kept and
+// trimmed at delivery.
+//
+// Heartbeats (count 0) and end-of-session packets (count 0xFFFF) carry no
+// messages; their sequence is the next one the server will use, so a value
+// above next reveals a lost tail, a hole that the other line may still fill.
+//
+// # Gaps
+//
+// A hole that is not filled in time becomes a gap: Handler.Gap(first, count)
+// reports the missing range, next moves past it, and the held packets that
+// became contiguous are delivered. A hole is given up when a hold limit is
+// reached:
+//
+//   - Options.HoldPackets or Options.HoldBytes: a packet must be held and the
+//     pool has no room for it. The lowest hole is given up, as often as needed
+//     to make room (or until the packet is deliverable).
+//   - Options.HoldTime: the oldest held packet has waited longer than the
+//     hold time (the lowest hole, below it, has been open at least as long),
+//     or a tail revealed by a heartbeat has stayed open longer than it (then
+//     the holes below the announced sequence are given up). Time is the now
+//     argument of Packet and Tick, in nanoseconds: the capture time in a
+//     replay, which makes replays deterministic, or a clock reading in a live
+//     feed (call Tick when the lines are idle). A now lower than one seen
+//     before counts as that one: time never runs backwards.
+//
+// Close gives up every remaining hole, including a tail revealed by a
+// heartbeat, and delivers every held packet.
+//
+// A gap is final: messages of a range given up arrive later as duplicates
+// and are dropped. Recovery (MoldUDP64 re-requests, a snapshot) belongs to
+// the Handler, which learns the range from Gap.
+//
+// # Faults
+//
+// Nothing a line sends can make the Arbiter panic. The first packet (or
+// WithSession) fixes the session: packets of another session are counted
+// and dropped. A packet whose blocks do not parse (moldudp64.Blocks reports an
+// error), whose sequence is 0 or whose range overflows a uint64 is counted as
+// malformed and treated as not received: nothing of it is delivered, so the
+// other line can still fill its range. Every block of a packet is checked
+// before its first message is delivered; a packet entirely before next (the
+// second copy, on a healthy feed) is dropped on its header alone.
+//
+// # Performance
+//
+// In steady state Packet does not allocate: held packets are copied into
+// buffers carved from one arena allocated by NewArbiter (HoldPackets ×
+// PacketSize bytes; 2 MiB by default), the held set is a sorted index slice
+// and the hold-time clock a binary heap, both preallocated. Only a packet
+// longer than Options.PacketSize is held in a buffer allocated for it.
+// Each delivered packet is walked twice: once to validate every block before
+// anything is delivered, once to deliver.
+package feed

@@ -1,0 +1,111 @@
+package feed
+
+// Options configures an Arbiter. Build it with the With functions; fields
+// left unset take the defaults below.
+type Options struct {
+	// Session, when SessionSet, is the only session accepted; otherwise the
+	// first well-formed packet fixes it.
+	Session    [10]byte
+	SessionSet bool
+
+	// Start is the first sequence expected. Default 1, the first sequence of
+	// every MoldUDP64 session. 0 joins mid-session: the first well-formed
+	// data packet (its sequence) or heartbeat (the sequence it announces)
+	// sets it, and nothing before it is reported as a gap.
+	Start uint64
+
+	// HoldPackets is the most packets held at once while a hole is open.
+	// Default DefaultHoldPackets. 0 holds nothing: every hole is a gap as soon
+	// as it is seen (a single line without a second copy to wait for).
+	// Values above MaxHoldPackets are reduced to it.
+	HoldPackets int
+
+	// HoldBytes is the most packet bytes (MoldUDP64 header included) held at
+	// once. Default DefaultHoldBytes. 0 holds nothing, like HoldPackets 0.
+	HoldBytes int
+
+	// HoldTime is how long, in nanoseconds of the now argument, a held packet
+	// or a tail revealed by a heartbeat may wait for a hole below it to
+	// fill. Default DefaultHoldTime. 0 or less disables the time limit: holes
+	// are then given up only by the packet and byte limits and Close.
+	HoldTime int64
+
+	// PacketSize is the size of each preallocated hold buffer; a longer packet
+	// is held in a buffer allocated for it. Default DefaultPacketSize (a
+	// 1500-byte MTU carries at most 1472 bytes of UDP payload).
+	PacketSize int
+
+	holdPacketsSet, holdBytesSet, holdTimeSet, startSet bool
+}
+
+// Option configures an Arbiter in NewArbiter.
+type Option func(*Options)
+
+// Defaults and bounds of the Options.
+const (
+	DefaultHoldPackets = 1024
+	DefaultHoldBytes   = 2 << 20
+	DefaultHoldTime    = 100_000_000 // 100 ms
+	DefaultPacketSize  = 2048
+	MaxHoldPackets     = 1 << 20
+	// MaxPacketSize bounds PacketSize: no UDP payload is longer.
+	MaxPacketSize = 1 << 16
+)
+
+// WithSession accepts only packets of session s (Options.Session).
+func WithSession(s [10]byte) Option {
+	return func(o *Options) { o.Session, o.SessionSet = s, true }
+}
+
+// WithStart sets the first sequence expected (Options.Start); 0 joins the
+// session at the first packet seen.
+func WithStart(seq uint64) Option {
+	return func(o *Options) { o.Start, o.startSet = seq, true }
+}
+
+// WithHoldPackets sets the most packets held at once (Options.HoldPackets).
+func WithHoldPackets(n int) Option {
+	return func(o *Options) { o.HoldPackets, o.holdPacketsSet = n, true }
+}
+
+// WithHoldBytes sets the most bytes held at once (Options.HoldBytes).
+func WithHoldBytes(n int) Option {
+	return func(o *Options) { o.HoldBytes, o.holdBytesSet = n, true }
+}
+
+// WithHoldTime sets how long, in nanoseconds of the now argument, a hole may
+// stay open (Options.HoldTime); 0 or less disables the limit.
+func WithHoldTime(ns int64) Option {
+	return func(o *Options) { o.HoldTime, o.holdTimeSet = ns, true }
+}
+
+// WithPacketSize sets the size of each preallocated hold buffer
+// (Options.PacketSize).
+func WithPacketSize(n int) Option {
+	return func(o *Options) { o.PacketSize = n }
+}
+
+// resolve applies the defaults and bounds.
+func (o *Options) resolve() {
+	if !o.startSet {
+		o.Start = 1
+	}
+	if !o.holdPacketsSet {
+		o.HoldPackets = DefaultHoldPackets
+	}
+	o.HoldPackets = min(max(o.HoldPackets, 0), MaxHoldPackets)
+	if !o.holdBytesSet {
+		o.HoldBytes = DefaultHoldBytes
+	}
+	o.HoldBytes = max(o.HoldBytes, 0)
+	if !o.holdTimeSet {
+		o.HoldTime = DefaultHoldTime
+	}
+	if o.PacketSize <= 0 {
+		o.PacketSize = DefaultPacketSize
+	}
+	o.PacketSize = min(o.PacketSize, MaxPacketSize)
+	if o.HoldPackets == 0 || o.HoldBytes == 0 {
+		o.HoldPackets, o.HoldBytes = 0, 0
+	}
+}

@@ -1,0 +1,48 @@
+package feed
+
+// MaxLines is the number of lines (0 through MaxLines-1) counted separately
+// in Stats.Lines. Packets on other line numbers are arbitrated all the same
+// and counted in the totals only.
+const MaxLines = 4
+
+// LineStats counts what one line contributed.
+type LineStats struct {
+	Packets      uint64 // every packet passed to Packet for this line
+	Messages     uint64 // messages delivered from this line's copies
+	Duplicates   uint64 // packets that delivered nothing: every message was delivered or held already
+	Held         uint64 // packets held while a hole below them was open
+	Heartbeats   uint64 // heartbeats (count 0)
+	EndOfSession uint64 // end-of-session packets (count 0xFFFF)
+	Malformed    uint64 // packets treated as not received, see Stats.Malformed
+	OtherSession uint64 // packets of another session
+}
+
+// Stats counts the work of an Arbiter since NewArbiter.
+type Stats struct {
+	Packets    uint64 // packets passed to Packet, all lines
+	Messages   uint64 // messages delivered to Handler.Message
+	Duplicates uint64 // packets that delivered nothing, including held copies made redundant
+	Trimmed    uint64 // packets (or held copies) delivered in part because their first messages were delivered already
+
+	Held           uint64 // packets ever held
+	HeldPackets    int    // packets held now
+	HeldBytes      int    // bytes held now
+	MaxHeldPackets int    // high-water mark of HeldPackets
+	MaxHeldBytes   int    // high-water mark of HeldBytes
+
+	Gaps        uint64 // calls to Handler.Gap
+	GapMessages uint64 // messages reported missing by Handler.Gap
+
+	Heartbeats   uint64 // heartbeats (count 0)
+	EndOfSession uint64 // end-of-session packets (count 0xFFFF)
+	// Malformed counts packets shorter than a MoldUDP64 header, data
+	// packets whose blocks do not match their count or length, whose sequence
+	// is 0 or whose range overflows, and heartbeats or end-of-session packets
+	// with bytes after the header. A data packet entirely before Next is
+	// dropped as a duplicate before its blocks are walked: a malformed
+	// duplicate counts as a duplicate.
+	Malformed    uint64
+	OtherSession uint64 // packets of another session, dropped
+
+	Lines [MaxLines]LineStats
+}
