@@ -42,7 +42,8 @@ fuzz:
 
 # sample rewrites the bundled sample capture and its expected books.
 sample: build
-	bin/tickwire gen -messages 40000 -instruments 120 -seed 1 -format pcap -link vlan -noise \
+	bin/tickwire gen -messages 25000 -instruments 100 -seed 1 -format pcap -link vlan -noise -heartbeat 10s \
+		-loss-a 0.01 -loss-b 0.01 -dup 0.005 -reorder 0.005 \
 		-o pcaps/sample.pcap -books pcaps/sample.books.jsonl
 
 clean:

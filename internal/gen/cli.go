@@ -101,6 +101,7 @@ func Command(args []string, stdout, stderr io.Writer) int {
 		date        = fs.String("date", "2026-03-02", "trading day")
 		utcOffset   = fs.Duration("utc-offset", -5*time.Hour, "exchange offset from UTC on the trading day")
 		heartbeat   = fs.Duration("heartbeat", time.Second, "heartbeat interval when idle")
+		batch       = fs.Duration("batch", 5*time.Microsecond, "how long after a packet's first message later ones may join it (longer: fuller packets)")
 	)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -121,7 +122,7 @@ func Command(args []string, stdout, stderr io.Writer) int {
 	}
 	cfg := Config{
 		Seed: *seed, Messages: *messages, Instruments: *instruments, Session: *session, Date: day,
-		UTCOffset: *utcOffset, MaxPayload: *payload, Heartbeat: int64(*heartbeat), AllowDoubleLoss: *allowDouble,
+		UTCOffset: *utcOffset, MaxPayload: *payload, Heartbeat: int64(*heartbeat), BatchWindow: int64(*batch), AllowDoubleLoss: *allowDouble,
 		IPv6: *ipv6,
 	}
 	if *noise {

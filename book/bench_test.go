@@ -1,0 +1,152 @@
+package book
+
+import (
+	"fmt"
+	"runtime"
+	"sync"
+	"testing"
+	"unsafe"
+
+	"github.com/tickwire/tickwire/codec/itch"
+)
+
+// Benchmark stream: 300 instruments, ~50k live orders, 1.5M messages.
+const (
+	benchInstruments = 300
+	benchLive        = 50_000
+	benchMessages    = 1_500_000
+)
+
+var benchStream = sync.OnceValue(func() *stream {
+	return genStream(42, benchInstruments, benchLive, benchMessages)
+})
+
+// orderBytes returns the bytes held by the order table and the order slab.
+func (b *Book) orderBytes() int {
+	return len(b.slots)*int(unsafe.Sizeof(b.slots[0])) + cap(b.orders)*int(unsafe.Sizeof(order{}))
+}
+
+// applyAll checks and applies every message of buf, numbering from seq.
+func applyAll(b *Book, buf []byte, seq uint64) uint64 {
+	for off := 0; off < len(buf); {
+		var m itch.Message
+		m, off = next(buf, off)
+		seq++
+		if itch.Check(m) == nil {
+			b.Apply(seq, m)
+		}
+	}
+	return seq
+}
+
+// BenchmarkApply measures framing (itch.Len), itch.Check and Apply per
+// message over the synthetic stream (see genStream: 300 instruments, ~50k
+// live orders, 1.5M messages): one op is one message. The book is sized to
+// the stream's peak and starts from the prefix (the directory and the
+// resting orders); when the body is exhausted the book is reset and rebuilt
+// with the timer stopped. B/live-order is the order table and slab over the
+// live orders at the end.
+func BenchmarkApply(b *testing.B) {
+	s := benchStream()
+	b.Logf("stream: %d messages, %d bytes, mix %s; live orders %d at start, %d at end, peak %d",
+		s.nBody, len(s.body), mix(s), benchLive, s.live, s.peak)
+	benchApply(b, s, benchInstruments)
+}
+
+// BenchmarkApplyLive repeats BenchmarkApply with 2k and 200k live orders:
+// the cost per message as the book outgrows the caches.
+func BenchmarkApplyLive(b *testing.B) {
+	for _, live := range []int{2_000, 200_000} {
+		b.Run(fmt.Sprint(live), func(b *testing.B) {
+			benchApply(b, genStream(42, benchInstruments, live, 1_000_000), benchInstruments)
+		})
+	}
+}
+
+func benchApply(b *testing.B, s *stream, instruments int) {
+	bk := New(WithOrders(s.peak), WithInstruments(instruments+1))
+	seq := applyAll(bk, s.prefix, 0)
+	b.SetBytes(int64(len(s.body) / s.nBody))
+	b.ReportAllocs()
+	runtime.GC() // no collection of the generator's garbage while timing
+	b.ResetTimer()
+	off := 0
+	for range b.N {
+		if off == len(s.body) {
+			b.StopTimer()
+			bk.Reset()
+			seq = applyAll(bk, s.prefix, 0)
+			off = 0
+			b.StartTimer()
+		}
+		var m itch.Message
+		m, off = next(s.body, off)
+		seq++
+		if itch.Check(m) == nil {
+			bk.Apply(seq, m)
+		}
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N), "ns/msg")
+	b.ReportMetric(float64(bk.orderBytes())/float64(bk.LiveOrders()), "B/live-order")
+	if a := bk.Anomalies(); a.Total() != 0 {
+		b.Fatalf("anomalies on the synthetic stream: %v", a.Counts)
+	}
+}
+
+var decodeSink uint64
+
+// BenchmarkDecodeOnly is the baseline of BenchmarkApply without the book:
+// framing, itch.Check, the dispatch on the type and the field reads Apply
+// does, over the same stream.
+func BenchmarkDecodeOnly(b *testing.B) {
+	s := benchStream()
+	b.SetBytes(int64(len(s.body) / s.nBody))
+	b.ReportAllocs()
+	b.ResetTimer()
+	off := 0
+	var acc uint64
+	for range b.N {
+		if off == len(s.body) {
+			off = 0
+		}
+		var m itch.Message
+		m, off = next(s.body, off)
+		if itch.Check(m) != nil {
+			continue
+		}
+		switch m.Type() {
+		case itch.TypeAddOrder:
+			v := itch.AddOrder(m)
+			acc += v.Ref() ^ uint64(v.Shares()) ^ uint64(v.Price()) ^ uint64(v.Side()) ^ uint64(v.Locate())
+		case itch.TypeOrderDelete:
+			acc += itch.OrderDelete(m).Ref()
+		case itch.TypeOrderReplace:
+			v := itch.OrderReplace(m)
+			acc += v.OrigRef() ^ v.NewRef() ^ uint64(v.Shares()) ^ uint64(v.Price())
+		case itch.TypeOrderExecuted:
+			v := itch.OrderExecuted(m)
+			acc += v.Ref() ^ uint64(v.Shares())
+		case itch.TypeOrderCancel:
+			v := itch.OrderCancel(m)
+			acc += v.Ref() ^ uint64(v.Shares())
+		case itch.TypeOrderExecutedWithPrice:
+			v := itch.OrderExecutedWithPrice(m)
+			acc += v.Ref() ^ uint64(v.Shares())
+		case itch.TypeAddOrderMPID:
+			v := itch.AddOrderMPID(m)
+			acc += v.Ref() ^ uint64(v.Shares()) ^ uint64(v.Price()) ^ uint64(v.Side())
+		}
+	}
+	decodeSink = acc
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N), "ns/msg")
+}
+
+// mix formats the share of each message type in the stream body.
+func mix(s *stream) string {
+	out := ""
+	for _, t := range []byte("AFDECXUPINH") {
+		out += fmt.Sprintf("%c %.1f%% ", t, 100*float64(s.counts[t])/float64(s.nBody))
+	}
+	return out
+}

@@ -1,0 +1,367 @@
+package pipeline
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net/netip"
+
+	"github.com/tickwire/tickwire/book"
+	"github.com/tickwire/tickwire/codec/itch"
+	"github.com/tickwire/tickwire/codec/moldudp64"
+	"github.com/tickwire/tickwire/feed"
+	"github.com/tickwire/tickwire/replay"
+)
+
+// MaxLines bounds the number of distinct lines (file, destination) one
+// pipeline tracks; datagrams of further lines are counted as foreign.
+const MaxLines = feed.MaxLines
+
+// maxRecorded bounds the gaps and message errors kept for the report; the
+// counters keep counting past it.
+const maxRecorded = 64
+
+// Config selects the feed and sizes the tables.
+type Config struct {
+	// Ports and Groups, when set, select the feed's datagrams by UDP
+	// destination port and destination (multicast group) address.
+	Ports  []uint16
+	Groups []netip.Addr
+	// Session, when set, selects the MoldUDP64 session by name (trailing
+	// spaces optional). Otherwise the first session whose packets carry
+	// valid ITCH messages is chosen.
+	Session string
+	// AllowGaps goes on past sequence gaps instead of stopping at the first.
+	AllowGaps bool
+	// Orders and Instruments are capacity hints for the book.
+	Orders, Instruments int
+	// HoldPackets and HoldTime bound how long packets ahead of a hole wait
+	// for the other line before the hole is declared a gap. HoldTime is
+	// measured in capture time (ns), which keeps replay deterministic; 0
+	// disables it, so that in a replay only memory (HoldPackets) bounds how
+	// far ahead the other line may run.
+	HoldPackets int
+	HoldTime    int64
+}
+
+// Gap is a range of sequence numbers that no line carried.
+type Gap struct {
+	First, Count uint64
+}
+
+// GapError stops a replay at the first gap unless Config.AllowGaps is set.
+type GapError struct {
+	Gap
+}
+
+func (e *GapError) Error() string {
+	return fmt.Sprintf("gap: %d message(s) missing from sequence %d (no line carried them)", e.Count, e.First)
+}
+
+// MsgError records a message that failed validation.
+type MsgError struct {
+	Seq  uint64
+	Type byte
+	Len  int
+	Err  error
+}
+
+func (e MsgError) String() string {
+	return fmt.Sprintf("sequence %d: type %q, %d bytes: %v", e.Seq, e.Type, e.Len, e.Err)
+}
+
+// Line describes one line of the feed as seen in the input.
+type Line struct {
+	Input int            // index of the capture file
+	Dst   netip.AddrPort // destination (group and port)
+}
+
+// Stats are the pipeline's counters. Fields are written only by the
+// goroutine that drives the pipeline.
+type Stats struct {
+	Datagrams     uint64 // UDP datagrams read from captures
+	Filtered      uint64 // not of the selected ports/groups
+	NotMoldUDP    uint64 // payload not a MoldUDP64 packet
+	BeforeSession uint64 // MoldUDP64 packets seen before the ITCH session was identified
+	OtherSession  uint64 // MoldUDP64 packets of other sessions
+	ForeignLines  uint64 // datagrams of lines beyond MaxLines
+
+	Messages     uint64 // ITCH messages delivered in sequence (each exactly once)
+	ByType       [256]uint64
+	UnknownTypes uint64 // skipped by their framing length
+	Malformed    uint64 // known type with the wrong length, or empty
+	MsgErrors    []MsgError
+
+	Gaps        uint64
+	GapMessages uint64
+	GapList     []Gap
+
+	FirstTime, LastTime int64 // capture time of the first and last datagram, ns since epoch
+}
+
+// Pipeline turns captures into books. It is not safe for concurrent use.
+type Pipeline struct {
+	cfg  Config
+	book *book.Book
+	arb  *feed.Arbiter
+
+	session    [10]byte
+	sessionSet bool
+
+	lines []Line
+
+	st       Stats
+	byLocate []uint64 // messages per stock locate
+	seq      uint64   // ordinal for raw ITCH files
+	err      error
+}
+
+// New returns a pipeline for cfg.
+func New(cfg Config) (*Pipeline, error) {
+	p := &Pipeline{
+		cfg:      cfg,
+		byLocate: make([]uint64, 1<<16),
+		lines:    make([]Line, 0, MaxLines),
+	}
+	var bopts []book.Option
+	if cfg.Orders > 0 {
+		bopts = append(bopts, book.WithOrders(cfg.Orders))
+	}
+	if cfg.Instruments > 0 {
+		bopts = append(bopts, book.WithInstruments(cfg.Instruments))
+	}
+	p.book = book.New(bopts...)
+	var fopts []feed.Option
+	if cfg.Session != "" {
+		if len(cfg.Session) > 10 {
+			return nil, fmt.Errorf("session %q: longer than 10 characters", cfg.Session)
+		}
+		p.session = alpha10(cfg.Session)
+		p.sessionSet = true
+		fopts = append(fopts, feed.WithSession(p.session))
+	}
+	if cfg.HoldPackets > 0 {
+		fopts = append(fopts, feed.WithHoldPackets(cfg.HoldPackets))
+	}
+	fopts = append(fopts, feed.WithHoldTime(cfg.HoldTime))
+	p.arb = feed.NewArbiter(p, fopts...)
+	return p, nil
+}
+
+func alpha10(s string) [10]byte {
+	var a [10]byte
+	for i := range a {
+		a[i] = ' '
+	}
+	copy(a[:], s)
+	return a
+}
+
+// Book returns the pipeline's book.
+func (p *Pipeline) Book() *book.Book { return p.book }
+
+// Stats returns the pipeline's counters.
+func (p *Pipeline) Stats() *Stats { return &p.st }
+
+// FeedStats returns the arbiter's counters.
+func (p *Pipeline) FeedStats() feed.Stats { return p.arb.Stats() }
+
+// Lines returns the lines seen, indexed by line number.
+func (p *Pipeline) Lines() []Line { return p.lines }
+
+// Session returns the MoldUDP64 session replayed, if one was identified.
+func (p *Pipeline) Session() (string, bool) {
+	return string(itch.TrimAlpha(p.session[:])), p.sessionSet
+}
+
+// MessagesFor returns how many messages carried stock locate l.
+func (p *Pipeline) MessagesFor(l uint16) uint64 { return p.byLocate[l] }
+
+// Message implements feed.Handler: it validates one ITCH message and applies
+// it to the book. msg is not retained.
+func (p *Pipeline) Message(seq uint64, msg []byte) {
+	p.st.Messages++
+	if len(msg) == 0 {
+		p.bad(seq, msg, itch.ErrEmpty)
+		return
+	}
+	p.st.ByType[msg[0]]++
+	if err := itch.Check(msg); err != nil {
+		if err == itch.ErrUnknownType {
+			p.st.UnknownTypes++
+			return
+		}
+		p.bad(seq, msg, err)
+		return
+	}
+	m := itch.Message(msg)
+	p.byLocate[m.Locate()]++
+	p.book.Apply(seq, m)
+}
+
+func (p *Pipeline) bad(seq uint64, msg []byte, err error) {
+	p.st.Malformed++
+	if len(p.st.MsgErrors) < maxRecorded {
+		var t byte
+		if len(msg) > 0 {
+			t = msg[0]
+		}
+		p.st.MsgErrors = append(p.st.MsgErrors, MsgError{Seq: seq, Type: t, Len: len(msg), Err: err})
+	}
+}
+
+// Gap implements feed.Handler.
+func (p *Pipeline) Gap(first, count uint64) {
+	p.st.Gaps++
+	p.st.GapMessages += count
+	if len(p.st.GapList) < maxRecorded {
+		p.st.GapList = append(p.st.GapList, Gap{first, count})
+	}
+	if !p.cfg.AllowGaps && p.err == nil {
+		p.err = &GapError{Gap{first, count}}
+	}
+}
+
+// Datagram feeds one UDP datagram read from capture input (file index)
+// through session selection and arbitration. d.Payload is not retained.
+func (p *Pipeline) Datagram(input int, d *replay.Datagram) {
+	p.st.Datagrams++
+	if p.st.FirstTime == 0 {
+		p.st.FirstTime = d.Time
+	}
+	p.st.LastTime = d.Time
+	if !p.selected(d.Dst) {
+		p.st.Filtered++
+		return
+	}
+	pkt, err := moldudp64.Parse(d.Payload)
+	if err != nil {
+		p.st.NotMoldUDP++
+		return
+	}
+	if !p.sessionSet {
+		if !carriesITCH(pkt) {
+			p.st.BeforeSession++
+			return
+		}
+		copy(p.session[:], pkt.Session())
+		p.sessionSet = true
+	} else if string(pkt.Session()) != string(p.session[:]) {
+		p.st.OtherSession++
+		return
+	}
+	line := p.line(input, d.Dst)
+	if line < 0 {
+		p.st.ForeignLines++
+		return
+	}
+	p.arb.Packet(line, d.Time, pkt)
+}
+
+func (p *Pipeline) selected(dst netip.AddrPort) bool {
+	if len(p.cfg.Ports) > 0 {
+		ok := false
+		for _, port := range p.cfg.Ports {
+			if dst.Port() == port {
+				ok = true
+				break
+			}
+		}
+		if !ok {
+			return false
+		}
+	}
+	if len(p.cfg.Groups) > 0 {
+		for _, g := range p.cfg.Groups {
+			if dst.Addr() == g {
+				return true
+			}
+		}
+		return false
+	}
+	return true
+}
+
+// carriesITCH reports whether a data packet's blocks are all well-formed and
+// its first block is a known ITCH message: the test used to pick the feed's
+// session out of the other UDP traffic of a capture.
+func carriesITCH(pkt moldudp64.Packet) bool {
+	if pkt.Count() == 0 || pkt.IsEndOfSession() {
+		return false
+	}
+	it := pkt.Blocks()
+	first := true
+	for {
+		b, ok := it.Next()
+		if !ok {
+			break
+		}
+		if first && itch.Check(b) != nil {
+			return false
+		}
+		first = false
+	}
+	return it.Err() == nil && !first
+}
+
+func (p *Pipeline) line(input int, dst netip.AddrPort) int {
+	for i := range p.lines {
+		if p.lines[i].Input == input && p.lines[i].Dst == dst {
+			return i
+		}
+	}
+	if len(p.lines) == MaxLines {
+		return -1
+	}
+	p.lines = append(p.lines, Line{input, dst})
+	return len(p.lines) - 1
+}
+
+// progressEvery is how many records pass between progress callbacks.
+const progressEvery = 1 << 16
+
+// ReplayPackets drives the pipeline from merged captures until the end of
+// input, a capture error or (unless AllowGaps) the first gap. progress, if
+// not nil, is called now and then with the number of records read.
+func (p *Pipeline) ReplayPackets(m *replay.Merger, progress func(records uint64)) error {
+	var d replay.Datagram
+	var n uint64
+	for {
+		input, err := m.Next(&d)
+		if err != nil {
+			if err == io.EOF {
+				break
+			}
+			return err
+		}
+		p.Datagram(input, &d)
+		if p.err != nil {
+			return p.err
+		}
+		n++
+		if progress != nil && n%progressEvery == 0 {
+			progress(n)
+		}
+	}
+	p.arb.Close()
+	return p.err
+}
+
+// ReplayMessages drives the pipeline from a raw ITCH file, whose messages
+// are sequenced by their ordinal. Several files continue the numbering.
+func (p *Pipeline) ReplayMessages(r *replay.ITCHReader, progress func(records uint64)) error {
+	for {
+		msg, err := r.Next()
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				return nil
+			}
+			return err
+		}
+		p.seq++
+		p.Message(p.seq, msg)
+		if progress != nil && p.seq%progressEvery == 0 {
+			progress(p.seq)
+		}
+	}
+}

@@ -1,0 +1,206 @@
+package pipeline
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"sort"
+	"strconv"
+	"time"
+
+	"github.com/tickwire/tickwire/book"
+	"github.com/tickwire/tickwire/codec/itch"
+)
+
+// WriteBooks writes the final books as JSON Lines, one line per instrument
+// of the Stock Directory (and any instrument with orders), in locate order:
+//
+//	{"locate":13,"symbol":"AAPL","bids":[[1874500,300,2]],"asks":[[1874600,100,1]]}
+//
+// Each level is [price, shares, orders] with the integer Price(4) value,
+// bids best (highest) first, asks best (lowest) first, every level listed.
+// Lines are built with strconv appends: encoding/json would cost more than
+// the replay itself on a full day.
+func WriteBooks(w io.Writer, b *book.Book) error {
+	bw := bufio.NewWriterSize(w, 1<<16)
+	var line []byte
+	var levels []book.Level
+	for _, l := range b.Locates(nil) {
+		line = append(line[:0], `{"locate":`...)
+		line = strconv.AppendUint(line, uint64(l), 10)
+		line = append(line, `,"symbol":`...)
+		line = appendJSONString(line, b.Symbol(l))
+		line = append(line, `,"bids":`...)
+		levels = b.AppendLevels(levels[:0], l, itch.Buy)
+		line = appendLevels(line, levels)
+		line = append(line, `,"asks":`...)
+		levels = b.AppendLevels(levels[:0], l, itch.Sell)
+		line = appendLevels(line, levels)
+		line = append(line, "}\n"...)
+		if _, err := bw.Write(line); err != nil {
+			return err
+		}
+	}
+	return bw.Flush()
+}
+
+func appendLevels(dst []byte, levels []book.Level) []byte {
+	dst = append(dst, '[')
+	for i, lv := range levels {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = append(dst, '[')
+		dst = strconv.AppendUint(dst, uint64(lv.Price), 10)
+		dst = append(dst, ',')
+		dst = strconv.AppendUint(dst, lv.Shares, 10)
+		dst = append(dst, ',')
+		dst = strconv.AppendUint(dst, uint64(lv.Orders), 10)
+		dst = append(dst, ']')
+	}
+	return append(dst, ']')
+}
+
+// appendJSONString quotes an ITCH Alpha field. Symbols are printable ASCII
+// by specification; anything else is escaped rather than trusted.
+func appendJSONString(dst, s []byte) []byte {
+	const hex = "0123456789abcdef"
+	dst = append(dst, '"')
+	for _, c := range s {
+		switch {
+		case c == '"' || c == '\\':
+			dst = append(dst, '\\', c)
+		case c < 0x20 || c >= 0x7f:
+			dst = append(dst, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
+		default:
+			dst = append(dst, c)
+		}
+	}
+	return append(dst, '"')
+}
+
+// FormatPrice renders a Price(4) value with its four implied decimals.
+func FormatPrice(p uint32) string {
+	return fmt.Sprintf("%d.%04d", p/10000, p%10000)
+}
+
+// WriteLadder prints every level of one instrument, asks above bids, best
+// prices adjacent in the middle, with decimal prices.
+func WriteLadder(w io.Writer, b *book.Book, locate uint16) {
+	bids := b.AppendLevels(nil, locate, itch.Buy)
+	asks := b.AppendLevels(nil, locate, itch.Sell)
+	fmt.Fprintf(w, "%s (locate %d): %d bid levels, %d ask levels\n", b.Symbol(locate), locate, len(bids), len(asks))
+	fmt.Fprintf(w, "  %-4s %14s %12s %7s\n", "side", "price", "shares", "orders")
+	for i := len(asks) - 1; i >= 0; i-- {
+		fmt.Fprintf(w, "  %-4s %14s %12d %7d\n", "ask", FormatPrice(asks[i].Price), asks[i].Shares, asks[i].Orders)
+	}
+	fmt.Fprintf(w, "  %s\n", "----")
+	for _, lv := range bids {
+		fmt.Fprintf(w, "  %-4s %14s %12d %7d\n", "bid", FormatPrice(lv.Price), lv.Shares, lv.Orders)
+	}
+}
+
+// Summary describes a finished replay for people.
+type Summary struct {
+	Inputs  []string
+	Format  string
+	Elapsed time.Duration
+	Top     int // instruments shown in the top-of-book table
+}
+
+// WriteSummary prints what the replay found: input, feed, messages by type,
+// gaps, instruments, live orders, rate and the most active instruments' top
+// of book.
+func (p *Pipeline) WriteSummary(w io.Writer, s Summary) {
+	st := &p.st
+	fs := p.arb.Stats()
+	b := p.book
+	fmt.Fprintf(w, "input       %d file(s), %s\n", len(s.Inputs), s.Format)
+	if st.Datagrams > 0 {
+		fmt.Fprintf(w, "datagrams   %d UDP; %d filtered out, %d not MoldUDP64, %d before the session, %d of other sessions\n",
+			st.Datagrams, st.Filtered, st.NotMoldUDP, st.BeforeSession, st.OtherSession)
+		name, _ := p.Session()
+		fmt.Fprintf(w, "session     %q on %d line(s)", name, len(p.lines))
+		for i, l := range p.lines {
+			fmt.Fprintf(w, "%s %c=%s (file %d)", map[bool]string{true: ":", false: ","}[i == 0], 'A'+i, l.Dst, l.Input+1)
+		}
+		fmt.Fprintln(w)
+		fmt.Fprintf(w, "packets     %d; duplicates %d, held for a hole %d, heartbeats %d, end of session %d, malformed %d\n",
+			fs.Packets, fs.Duplicates, fs.Held, fs.Heartbeats, fs.EndOfSession, fs.Malformed)
+	}
+	fmt.Fprintf(w, "gaps        %d (%d messages missing)", st.Gaps, st.GapMessages)
+	for i, g := range st.GapList {
+		if i == 8 {
+			fmt.Fprintf(w, " ...")
+			break
+		}
+		fmt.Fprintf(w, "; %d from sequence %d", g.Count, g.First)
+	}
+	fmt.Fprintln(w)
+	rate := 0.0
+	if s.Elapsed > 0 {
+		rate = float64(st.Messages) / s.Elapsed.Seconds()
+	}
+	fmt.Fprintf(w, "messages    %d in %.3f s (%.2f M msg/s); unknown types %d, malformed %d\n",
+		st.Messages, s.Elapsed.Seconds(), rate/1e6, st.UnknownTypes, st.Malformed)
+	for i, e := range st.MsgErrors {
+		if i == 8 {
+			break
+		}
+		fmt.Fprintf(w, "  malformed %s\n", e)
+	}
+	fmt.Fprintf(w, "by type    ")
+	for t := 0; t < 256; t++ {
+		if st.ByType[t] > 0 {
+			fmt.Fprintf(w, " %c %d", t, st.ByType[t])
+		}
+	}
+	fmt.Fprintln(w)
+	locates := b.Locates(nil)
+	an := b.Anomalies()
+	fmt.Fprintf(w, "book        %d instruments, %d live orders, %d anomalies\n", len(locates), b.LiveOrders(), an.Total())
+	for i, r := range an.Records {
+		if i == 8 {
+			fmt.Fprintf(w, "  ... %d more\n", an.Total()-8)
+			break
+		}
+		fmt.Fprintf(w, "  anomaly at sequence %d: %s, order %d, locate %d\n", r.Seq, r.Kind, r.Ref, r.Locate)
+	}
+	if st.Gaps > 0 {
+		var suspect []string
+		for _, l := range locates {
+			if b.Faults(l) > 0 {
+				suspect = append(suspect, string(b.Symbol(l)))
+			}
+		}
+		fmt.Fprintf(w, "suspect     %d instrument(s) whose books may be wrong after the gaps (faults seen): %v\n", len(suspect), suspect)
+	}
+	if s.Top <= 0 {
+		return
+	}
+	sort.SliceStable(locates, func(i, j int) bool { return p.byLocate[locates[i]] > p.byLocate[locates[j]] })
+	if len(locates) > s.Top {
+		locates = locates[:s.Top]
+	}
+	fmt.Fprintf(w, "top of book, most active instruments:\n")
+	fmt.Fprintf(w, "  %-8s %6s %10s %14s %14s %10s\n", "symbol", "locate", "bid size", "bid", "ask", "ask size")
+	for _, l := range locates {
+		bid, ask, _ := b.Best(l)
+		fmt.Fprintf(w, "  %-8s %6d %10s %14s %14s %10s\n", b.Symbol(l), l,
+			size(bid), price(bid), price(ask), size(ask))
+	}
+}
+
+func size(l book.Level) string {
+	if l.Orders == 0 {
+		return "-"
+	}
+	return strconv.FormatUint(l.Shares, 10)
+}
+
+func price(l book.Level) string {
+	if l.Orders == 0 {
+		return "-"
+	}
+	return FormatPrice(l.Price)
+}

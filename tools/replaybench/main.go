@@ -1,0 +1,208 @@
+// Command replaybench measures whole-process replays of a generated yardstick
+// session against floor loops, as `make bench` reports them.
+//
+// It generates (once, cached) one session of -messages messages over
+// -instruments instruments as a raw ITCH file and as an A/B Ethernet pcap,
+// then times, as separate processes, each several times:
+//
+//   - floor-raw:  read the raw file whole and walk its length prefixes;
+//   - floor-pcap: walk the pcap records and drop A/B duplicates by sequence;
+//   - tickwire replay --books of each file, with exact books, checked
+//     against the generator's expected books.
+//
+// It prints the best wall time of each, the ratio to its floor, messages per
+// second and the peak resident memory of the tickwire process.
+package main
+
+import (
+	"bytes"
+	"encoding/binary"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"syscall"
+	"time"
+)
+
+func main() {
+	if len(os.Args) == 3 && (os.Args[1] == "floor-raw" || os.Args[1] == "floor-pcap") {
+		os.Exit(floor(os.Args[1], os.Args[2]))
+	}
+	var (
+		tickwire    = flag.String("tickwire", "bin/tickwire", "tickwire binary to measure")
+		messages    = flag.Int("messages", 3_000_000, "messages in the yardstick session")
+		instruments = flag.Int("instruments", 300, "instruments in the yardstick session")
+		dir         = flag.String("dir", filepath.Join(os.TempDir(), "tickwire-bench"), "cache directory for generated sessions")
+		runs        = flag.Int("runs", 5, "runs of each case (the best is reported)")
+	)
+	flag.Parse()
+	if err := bench(*tickwire, *messages, *instruments, *dir, *runs); err != nil {
+		fmt.Fprintf(os.Stderr, "replaybench: %v\n", err)
+		os.Exit(1)
+	}
+}
+
+type result struct {
+	wall   time.Duration
+	maxRSS int64 // bytes
+}
+
+func bench(tickwire string, messages, instruments int, dir string, runs int) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	base := filepath.Join(dir, fmt.Sprintf("yardstick-%d-%d", messages, instruments))
+	raw, pcap, books := base+".itch", base+".pcap", base+".books.jsonl"
+	if _, err := os.Stat(books); err != nil {
+		// Packets filled for up to a second hold ~35 messages each, the
+		// shape of the issue's yardstick (95 MB raw, ~200 MB A/B pcap).
+		fmt.Fprintf(os.Stderr, "generating %s.{itch,pcap} ...\n", base)
+		cmd := exec.Command(tickwire, "gen", "-messages", fmt.Sprint(messages), "-instruments", fmt.Sprint(instruments),
+			"-seed", "42", "-batch", "1s", "-format", "pcap", "-link", "ether", "-o", pcap, "-itch", raw, "-books", books+".tmp")
+		cmd.Stderr = os.Stderr
+		if err := cmd.Run(); err != nil {
+			return fmt.Errorf("generating %s: %w", base, err)
+		}
+		if err := os.Rename(books+".tmp", books); err != nil {
+			return err
+		}
+	}
+	want, err := os.ReadFile(books)
+	if err != nil {
+		return err
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	out := filepath.Join(dir, "books.out.jsonl")
+	type row struct {
+		name, floorName string
+		floor, tw       result
+		target          float64
+	}
+	var rows []row
+	for _, c := range []struct {
+		name, file, floor string
+		target            float64
+	}{
+		{"raw ITCH file", raw, "floor-raw", 1.5},
+		{"A/B Ethernet pcap", pcap, "floor-pcap", 1.3},
+	} {
+		fl, err := best(runs, self, c.floor, c.file)
+		if err != nil {
+			return err
+		}
+		tw, err := best(runs, tickwire, "replay", "-q", "-books", out, c.file)
+		if err != nil {
+			return err
+		}
+		got, err := os.ReadFile(out)
+		if err != nil {
+			return err
+		}
+		if !bytes.Equal(got, want) {
+			return fmt.Errorf("%s: books differ from the generator's expected books (%s vs %s)", c.name, out, books)
+		}
+		rows = append(rows, row{c.name, c.floor, fl, tw, c.target})
+	}
+	fi, _ := os.Stat(raw)
+	fp, _ := os.Stat(pcap)
+	fmt.Printf("\nwhole-process replay, %d messages over %d instruments (raw %.0f MB, pcap %.0f MB), best of %d, GOMAXPROCS=%d, books exact\n",
+		messages, instruments, float64(fi.Size())/1e6, float64(fp.Size())/1e6, runs, runtime.GOMAXPROCS(0))
+	fmt.Printf("%-20s %-11s %9s %11s %7s %8s %11s %12s\n", "input", "floor", "floor s", "tickwire s", "ratio", "target", "M msg/s", "peak RSS MiB")
+	for _, r := range rows {
+		fmt.Printf("%-20s %-11s %9.3f %11.3f %7.2f %8.2f %11.1f %12.1f\n", r.name, r.floorName,
+			r.floor.wall.Seconds(), r.tw.wall.Seconds(), r.tw.wall.Seconds()/r.floor.wall.Seconds(), r.target,
+			float64(messages)/r.tw.wall.Seconds()/1e6, float64(r.tw.maxRSS)/(1<<20))
+	}
+	return nil
+}
+
+// best runs a command runs times and returns its fastest wall time and its
+// largest peak resident set.
+func best(runs int, name string, args ...string) (result, error) {
+	var walls []time.Duration
+	var rss int64
+	for i := 0; i < runs; i++ {
+		cmd := exec.Command(name, args...)
+		cmd.Stderr = os.Stderr
+		start := time.Now()
+		if err := cmd.Run(); err != nil {
+			return result{}, fmt.Errorf("%s %v: %w", name, args, err)
+		}
+		walls = append(walls, time.Since(start))
+		if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok && ru.Maxrss*1024 > rss {
+			rss = ru.Maxrss * 1024
+		}
+	}
+	sort.Slice(walls, func(i, j int) bool { return walls[i] < walls[j] })
+	return result{walls[0], rss}, nil
+}
+
+// floor runs a floor loop as its own process: the least work that touches
+// every message, so that the ratio measures what tickwire adds.
+func floor(kind, path string) int {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	var n, sum uint64
+	if kind == "floor-raw" {
+		for off := 0; off+2 <= len(data); {
+			l := int(binary.BigEndian.Uint16(data[off:]))
+			if off+2+l > len(data) {
+				break
+			}
+			sum += uint64(data[off+2])
+			n++
+			off += 2 + l
+		}
+	} else {
+		n, sum = walkPcap(data)
+	}
+	fmt.Fprintf(os.Stderr, "%s: %d messages (%d)\n", kind, n, sum)
+	return 0
+}
+
+// walkPcap walks a little-endian pcap of Ethernet/IPv4/UDP/MoldUDP64 frames
+// without VLAN tags or IP options, dropping packets already seen by sequence.
+func walkPcap(data []byte) (n, sum uint64) {
+	next := uint64(1)
+	for off := 24; off+16 <= len(data); {
+		incl := int(binary.LittleEndian.Uint32(data[off+8:]))
+		if off+16+incl > len(data) {
+			break
+		}
+		rec := data[off+16 : off+16+incl]
+		off += 16 + incl
+		if len(rec) < 14+20+8+20 || rec[12] != 0x08 || rec[13] != 0x00 || rec[23] != 17 {
+			continue
+		}
+		mold := rec[14+20+8:]
+		seq := binary.BigEndian.Uint64(mold[10:])
+		count := uint64(binary.BigEndian.Uint16(mold[18:]))
+		if count == 0 || count == 0xFFFF || seq+count <= next || seq > next {
+			continue
+		}
+		p := mold[20:]
+		for i := uint64(0); i < count && len(p) >= 2; i++ {
+			l := int(binary.BigEndian.Uint16(p))
+			if 2+l > len(p) {
+				break
+			}
+			if seq+i >= next {
+				sum += uint64(p[2])
+				n++
+			}
+			p = p[2+l:]
+		}
+		next = seq + count
+	}
+	return n, sum
+}

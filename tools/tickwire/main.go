@@ -1,0 +1,50 @@
+// Command tickwire is the NASDAQ TotalView-ITCH 5.0 feed handler.
+//
+//	tickwire replay [flags] CAPTURE...   rebuild order books from captures
+//	tickwire gen [flags]                 write a synthetic session and its expected books
+//
+// Run a subcommand with -h for its flags.
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/tickwire/tickwire/internal/gen"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		usage(stderr)
+		return 2
+	}
+	switch args[0] {
+	case "replay":
+		return replayCmd(args[1:], stdout, stderr)
+	case "gen":
+		return gen.Command(args[1:], stdout, stderr)
+	case "help", "-h", "-help", "--help":
+		usage(stdout)
+		return 0
+	default:
+		fmt.Fprintf(stderr, "tickwire: unknown command %q\n", args[0])
+		usage(stderr)
+		return 2
+	}
+}
+
+func usage(w io.Writer) {
+	fmt.Fprint(w, `usage: tickwire <command> [flags]
+
+commands:
+  replay   rebuild order-by-order books from pcap/pcapng captures or raw ITCH files
+  gen      write a synthetic TotalView-ITCH session as a capture, with its expected books
+
+Run 'tickwire <command> -h' for the command's flags.
+`)
+}

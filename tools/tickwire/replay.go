@@ -1,0 +1,239 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/netip"
+	"os"
+	"runtime/pprof"
+	"strconv"
+	"strings"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/tickwire/tickwire/internal/pipeline"
+	"github.com/tickwire/tickwire/replay"
+)
+
+func replayCmd(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("tickwire replay", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var (
+		books       = fs.String("books", "", "write the final books as JSON Lines to `FILE` (- for standard output)")
+		symbol      = fs.String("symbol", "", "print this instrument's full ladder")
+		ports       = fs.String("port", "", "select the feed by UDP destination `PORTS` (comma-separated)")
+		groups      = fs.String("group", "", "select the feed by destination `ADDRS` (comma-separated multicast groups)")
+		session     = fs.String("session", "", "select the MoldUDP64 session by `NAME` (default: the first carrying ITCH)")
+		allowGaps   = fs.Bool("allow-gaps", false, "go on past sequence gaps, report them and mark instruments whose books may be wrong")
+		orders      = fs.Int("orders", 1<<20, "live-order capacity hint (tables grow past it)")
+		instruments = fs.Int("instruments", 1<<14, "instrument capacity hint")
+		holdPackets = fs.Int("hold-packets", 1024, "packets held ahead of a hole before it is declared a gap")
+		holdTime    = fs.Duration("hold-time", 0, "capture time a hole may stay open before it is declared a gap (0: bounded by --hold-packets only)")
+		top         = fs.Int("top", 10, "instruments in the summary's top-of-book table")
+		quiet       = fs.Bool("q", false, "print no summary")
+		cpuprofile  = fs.String("cpuprofile", "", "write a CPU profile to `FILE`")
+	)
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "usage: tickwire replay [flags] CAPTURE...\n\n"+
+			"CAPTURE is a pcap or pcapng capture of MoldUDP64 (several are merged in time order),\n"+
+			"or a raw ITCH 5.0 file (BinaryFILE, plain or gzip).\n\nflags:\n")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if fs.NArg() == 0 {
+		fs.Usage()
+		return 2
+	}
+	cfg := pipeline.Config{
+		Session:     *session,
+		AllowGaps:   *allowGaps,
+		Orders:      *orders,
+		Instruments: *instruments,
+		HoldPackets: *holdPackets,
+		HoldTime:    int64(*holdTime),
+	}
+	var err error
+	if cfg.Ports, err = parsePorts(*ports); err != nil {
+		fmt.Fprintf(stderr, "tickwire replay: --port: %v\n", err)
+		return 2
+	}
+	if cfg.Groups, err = parseGroups(*groups); err != nil {
+		fmt.Fprintf(stderr, "tickwire replay: --group: %v\n", err)
+		return 2
+	}
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err != nil {
+			fmt.Fprintf(stderr, "tickwire replay: %v\n", err)
+			return 1
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			fmt.Fprintf(stderr, "tickwire replay: %v\n", err)
+			return 1
+		}
+		defer pprof.StopCPUProfile()
+	}
+	return replayFiles(fs.Args(), cfg, *books, *symbol, *top, *quiet, stdout, stderr)
+}
+
+func replayFiles(paths []string, cfg pipeline.Config, booksPath, symbol string, top int, quiet bool, stdout, stderr io.Writer) int {
+	fail := func(err error) int {
+		fmt.Fprintf(stderr, "tickwire replay: %v\n", err)
+		return 1
+	}
+	p, err := pipeline.New(cfg)
+	if err != nil {
+		return fail(err)
+	}
+	var files []*replay.File
+	defer func() {
+		for _, f := range files {
+			f.Close()
+		}
+	}()
+	for _, path := range paths {
+		f, err := replay.Open(path)
+		if err != nil {
+			return fail(err)
+		}
+		files = append(files, f)
+	}
+	raw := 0
+	for _, f := range files {
+		if f.Format() == replay.FormatITCH || f.Format() == replay.FormatITCHGzip {
+			raw++
+		}
+	}
+	if raw != 0 && raw != len(files) {
+		return fail(errors.New("cannot mix raw ITCH files with packet captures in one replay"))
+	}
+
+	progress := progressFunc(stderr, quiet)
+	start := time.Now()
+	var runErr error
+	if raw > 0 {
+		for _, f := range files {
+			if runErr = p.ReplayMessages(f.Messages(), progress); runErr != nil {
+				break
+			}
+		}
+	} else {
+		readers := make([]*replay.PacketReader, len(files))
+		for i, f := range files {
+			readers[i] = f.Packets()
+		}
+		runErr = p.ReplayPackets(replay.Merge(readers...), progress)
+	}
+	elapsed := time.Since(start)
+	if progress != nil {
+		fmt.Fprint(stderr, "\r\033[K")
+	}
+
+	if !quiet {
+		format := files[0].Format().String()
+		p.WriteSummary(stdout, pipeline.Summary{Inputs: paths, Format: format, Elapsed: elapsed, Top: top})
+	}
+	if runErr != nil {
+		return fail(runErr)
+	}
+	if symbol != "" {
+		l, ok := findSymbol(p, symbol)
+		if !ok {
+			return fail(fmt.Errorf("--symbol %s: no such instrument in the stock directory", symbol))
+		}
+		pipeline.WriteLadder(stdout, p.Book(), l)
+	}
+	if booksPath != "" {
+		if err := writeBooks(booksPath, p, stdout); err != nil {
+			return fail(err)
+		}
+	}
+	return 0
+}
+
+func findSymbol(p *pipeline.Pipeline, symbol string) (uint16, bool) {
+	b := p.Book()
+	for _, l := range b.Locates(nil) {
+		if string(b.Symbol(l)) == symbol {
+			return l, true
+		}
+	}
+	return 0, false
+}
+
+func writeBooks(path string, p *pipeline.Pipeline, stdout io.Writer) error {
+	if path == "-" {
+		return pipeline.WriteBooks(stdout, p.Book())
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := pipeline.WriteBooks(f, p.Book()); err != nil {
+		f.Close()
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	return f.Close()
+}
+
+// progressFunc returns a callback printing a progress line on stderr when it
+// is a terminal, or nil.
+func progressFunc(stderr io.Writer, quiet bool) func(uint64) {
+	f, ok := stderr.(*os.File)
+	if quiet || !ok {
+		return nil
+	}
+	if _, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS); err != nil {
+		return nil
+	}
+	start := time.Now()
+	last := start
+	return func(records uint64) {
+		now := time.Now()
+		if now.Sub(last) < 250*time.Millisecond {
+			return
+		}
+		last = now
+		el := now.Sub(start).Seconds()
+		fmt.Fprintf(f, "\r\033[K%d records, %.1f s, %.2f M records/s", records, el, float64(records)/el/1e6)
+	}
+}
+
+func parsePorts(s string) ([]uint16, error) {
+	if s == "" {
+		return nil, nil
+	}
+	var out []uint16
+	for _, f := range strings.Split(s, ",") {
+		n, err := strconv.ParseUint(strings.TrimSpace(f), 10, 16)
+		if err != nil || n == 0 {
+			return nil, fmt.Errorf("%q is not a UDP port (1-65535)", f)
+		}
+		out = append(out, uint16(n))
+	}
+	return out, nil
+}
+
+func parseGroups(s string) ([]netip.Addr, error) {
+	if s == "" {
+		return nil, nil
+	}
+	var out []netip.Addr
+	for _, f := range strings.Split(s, ",") {
+		a, err := netip.ParseAddr(strings.TrimSpace(f))
+		if err != nil {
+			return nil, fmt.Errorf("%q is not an IP address", f)
+		}
+		out = append(out, a)
+	}
+	return out, nil
+}
