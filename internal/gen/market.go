@@ -492,12 +492,28 @@ func (m *market) position(ts uint64, i int, k int) error {
 	return m.out(ts, msg.Append(m.msg[:0]))
 }
 
-// flow emits one order-flow event for instrument i: roughly 45% adds (A,
-// some F), 35% D, 5% E, 1% C, 3% X, 5% U, the rest trades and status.
+// restingDepth is the number of live orders around which an instrument's
+// book settles: real books are bounded (a full NASDAQ day of 370 million
+// messages peaks at a few million live orders), so adds and deletes balance
+// over a session instead of piling up orders.
+const restingDepth = 150
+
+// flow emits one order-flow event for instrument i: roughly 40-45% adds (A,
+// some F), 35-40% D, 5% E, 1% C, 3% X, 5% U, the rest trades and status.
+// The add/delete split leans towards deletes while the instrument holds more
+// than restingDepth live orders and towards adds while it holds fewer than
+// half of that, so its depth reverts to restingDepth.
 func (m *market) flow(ts uint64, i int) error {
+	addP := 0.42
+	switch n := len(m.insts[i].live); {
+	case n > restingDepth:
+		addP = 0.36
+	case n < restingDepth/2:
+		addP = 0.48
+	}
 	u := m.r.float()
 	switch {
-	case u < 0.45:
+	case u < addP:
 		return m.addAny(ts, i)
 	case u < 0.80:
 		return m.del(ts, i)

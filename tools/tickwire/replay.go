@@ -28,7 +28,7 @@ func replayCmd(args []string, stdout, stderr io.Writer) int {
 		groups      = fs.String("group", "", "select the feed by destination `ADDRS` (comma-separated multicast groups)")
 		session     = fs.String("session", "", "select the MoldUDP64 session by `NAME` (default: the first carrying ITCH)")
 		allowGaps   = fs.Bool("allow-gaps", false, "go on past sequence gaps, report them and mark instruments whose books may be wrong")
-		orders      = fs.Int("orders", 1<<20, "live-order capacity hint (tables grow past it)")
+		orders      = fs.Int("orders", 0, "live-order capacity hint: tables start at this size and double past it (0: 65536); size for the day's peak to avoid growth")
 		instruments = fs.Int("instruments", 1<<14, "instrument capacity hint")
 		holdPackets = fs.Int("hold-packets", 1024, "packets held ahead of a hole before it is declared a gap")
 		holdTime    = fs.Duration("hold-time", 0, "capture time a hole may stay open before it is declared a gap (0: bounded by --hold-packets only)")
