@@ -42,6 +42,11 @@ type Config struct {
 	// far ahead the other line may run.
 	HoldPackets int
 	HoldTime    int64
+	// Shard and Shards split the instruments between pipelines that each
+	// read the whole input: this one applies only messages whose stock
+	// locate is Shard modulo Shards (messages too short to carry a locate
+	// belong to shard 0). Shards 0 or 1: one pipeline owns everything.
+	Shard, Shards int
 }
 
 // Gap is a range of sequence numbers that no line carried.
@@ -140,6 +145,12 @@ func New(cfg Config) (*Pipeline, error) {
 		p.sessionSet = true
 		fopts = append(fopts, feed.WithSession(p.session))
 	}
+	if cfg.Shards < 1 {
+		p.cfg.Shards = 1
+	}
+	if p.cfg.Shard < 0 || p.cfg.Shard >= p.cfg.Shards {
+		return nil, fmt.Errorf("shard %d of %d: out of range", cfg.Shard, p.cfg.Shards)
+	}
 	if cfg.HoldPackets > 0 {
 		fopts = append(fopts, feed.WithHoldPackets(cfg.HoldPackets))
 	}
@@ -180,6 +191,15 @@ func (p *Pipeline) MessagesFor(l uint16) uint64 { return p.byLocate[l] }
 // Message implements feed.Handler: it validates one ITCH message and applies
 // it to the book. msg is not retained.
 func (p *Pipeline) Message(seq uint64, msg []byte) {
+	if p.cfg.Shards > 1 {
+		var locate int
+		if len(msg) >= 3 {
+			locate = int(msg[1])<<8 | int(msg[2])
+		}
+		if locate%p.cfg.Shards != p.cfg.Shard {
+			return
+		}
+	}
 	p.st.Messages++
 	if len(msg) == 0 {
 		p.bad(seq, msg, itch.ErrEmpty)
@@ -315,6 +335,49 @@ func (p *Pipeline) line(input int, dst netip.AddrPort) int {
 	}
 	p.lines = append(p.lines, Line{input, dst})
 	return len(p.lines) - 1
+}
+
+// ReplayFiles opens the captures at paths and replays them: packet captures
+// merged in timestamp order, or raw ITCH files one after the other. It
+// returns the format of the first file.
+func (p *Pipeline) ReplayFiles(paths []string, progress func(records uint64)) (replay.Format, error) {
+	var files []*replay.File
+	defer func() {
+		for _, f := range files {
+			f.Close()
+		}
+	}()
+	raw := 0
+	for _, path := range paths {
+		f, err := replay.Open(path)
+		if err != nil {
+			return 0, err
+		}
+		files = append(files, f)
+		if f.Format() == replay.FormatITCH || f.Format() == replay.FormatITCHGzip {
+			raw++
+		}
+	}
+	if len(files) == 0 {
+		return 0, errors.New("no input")
+	}
+	format := files[0].Format()
+	if raw != 0 && raw != len(files) {
+		return format, errors.New("cannot mix raw ITCH files with packet captures in one replay")
+	}
+	if raw > 0 {
+		for _, f := range files {
+			if err := p.ReplayMessages(f.Messages(), progress); err != nil {
+				return format, err
+			}
+		}
+		return format, nil
+	}
+	readers := make([]*replay.PacketReader, len(files))
+	for i, f := range files {
+		readers[i] = f.Packets()
+	}
+	return format, p.ReplayPackets(replay.Merge(readers...), progress)
 }
 
 // progressEvery is how many records pass between progress callbacks.

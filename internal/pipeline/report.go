@@ -21,11 +21,12 @@ import (
 // bids best (highest) first, asks best (lowest) first, every level listed.
 // Lines are built with strconv appends: encoding/json would cost more than
 // the replay itself on a full day.
-func WriteBooks(w io.Writer, b *book.Book) error {
+func WriteBooks(w io.Writer, g *Group) error {
 	bw := bufio.NewWriterSize(w, 1<<16)
 	var line []byte
 	var levels []book.Level
-	for _, l := range b.Locates(nil) {
+	for _, l := range g.Locates() {
+		b := g.Book(l)
 		line = append(line[:0], `{"locate":`...)
 		line = strconv.AppendUint(line, uint64(l), 10)
 		line = append(line, `,"symbol":`...)
@@ -86,7 +87,8 @@ func FormatPrice(p uint32) string {
 
 // WriteLadder prints every level of one instrument, asks above bids, best
 // prices adjacent in the middle, with decimal prices.
-func WriteLadder(w io.Writer, b *book.Book, locate uint16) {
+func WriteLadder(w io.Writer, g *Group, locate uint16) {
+	b := g.Book(locate)
 	bids := b.AppendLevels(nil, locate, itch.Buy)
 	asks := b.AppendLevels(nil, locate, itch.Sell)
 	fmt.Fprintf(w, "%s (locate %d): %d bid levels, %d ask levels\n", b.Symbol(locate), locate, len(bids), len(asks))
@@ -111,10 +113,10 @@ type Summary struct {
 // WriteSummary prints what the replay found: input, feed, messages by type,
 // gaps, instruments, live orders, rate and the most active instruments' top
 // of book.
-func (p *Pipeline) WriteSummary(w io.Writer, s Summary) {
-	st := &p.st
+func (g *Group) WriteSummary(w io.Writer, s Summary) {
+	p := g.P[0]
+	st := g.Stats()
 	fs := p.arb.Stats()
-	b := p.book
 	fmt.Fprintf(w, "input       %d file(s), %s\n", len(s.Inputs), s.Format)
 	if st.Datagrams > 0 {
 		fmt.Fprintf(w, "datagrams   %d UDP; %d filtered out, %d not MoldUDP64, %d before the session, %d of other sessions\n",
@@ -156,9 +158,9 @@ func (p *Pipeline) WriteSummary(w io.Writer, s Summary) {
 		}
 	}
 	fmt.Fprintln(w)
-	locates := b.Locates(nil)
-	an := b.Anomalies()
-	fmt.Fprintf(w, "book        %d instruments, %d live orders, %d anomalies\n", len(locates), b.LiveOrders(), an.Total())
+	locates := g.Locates()
+	an := g.Anomalies()
+	fmt.Fprintf(w, "book        %d instruments, %d live orders, %d anomalies; %d shard(s)\n", len(locates), g.LiveOrders(), an.Total(), len(g.P))
 	for i, r := range an.Records {
 		if i == 8 {
 			fmt.Fprintf(w, "  ... %d more\n", an.Total()-8)
@@ -169,7 +171,7 @@ func (p *Pipeline) WriteSummary(w io.Writer, s Summary) {
 	if st.Gaps > 0 {
 		var suspect []string
 		for _, l := range locates {
-			if b.Faults(l) > 0 {
+			if b := g.Book(l); b.Faults(l) > 0 {
 				suspect = append(suspect, string(b.Symbol(l)))
 			}
 		}
@@ -178,13 +180,14 @@ func (p *Pipeline) WriteSummary(w io.Writer, s Summary) {
 	if s.Top <= 0 {
 		return
 	}
-	sort.SliceStable(locates, func(i, j int) bool { return p.byLocate[locates[i]] > p.byLocate[locates[j]] })
+	sort.SliceStable(locates, func(i, j int) bool { return g.MessagesFor(locates[i]) > g.MessagesFor(locates[j]) })
 	if len(locates) > s.Top {
 		locates = locates[:s.Top]
 	}
 	fmt.Fprintf(w, "top of book, most active instruments:\n")
 	fmt.Fprintf(w, "  %-8s %6s %10s %14s %14s %10s\n", "symbol", "locate", "bid size", "bid", "ask", "ask size")
 	for _, l := range locates {
+		b := g.Book(l)
 		bid, ask, _ := b.Best(l)
 		fmt.Fprintf(w, "  %-8s %6d %10s %14s %14s %10s\n", b.Symbol(l), l,
 			size(bid), price(bid), price(ask), size(ask))

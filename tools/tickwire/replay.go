@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/netip"
 	"os"
+	"runtime"
 	"runtime/pprof"
 	"strconv"
 	"strings"
@@ -15,7 +16,6 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/tickwire/tickwire/internal/pipeline"
-	"github.com/tickwire/tickwire/replay"
 )
 
 func replayCmd(args []string, stdout, stderr io.Writer) int {
@@ -35,6 +35,7 @@ func replayCmd(args []string, stdout, stderr io.Writer) int {
 		top         = fs.Int("top", 10, "instruments in the summary's top-of-book table")
 		quiet       = fs.Bool("q", false, "print no summary")
 		cpuprofile  = fs.String("cpuprofile", "", "write a CPU profile to `FILE`")
+		shards      = fs.Int("shards", runtime.NumCPU(), "book shards, each on its own pinned thread reading the whole input and owning locate mod N")
 	)
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "usage: tickwire replay [flags] CAPTURE...\n\n"+
@@ -82,103 +83,59 @@ func replayCmd(args []string, stdout, stderr io.Writer) int {
 		}
 		defer pprof.StopCPUProfile()
 	}
-	return replayFiles(fs.Args(), cfg, *books, *symbol, *top, *quiet, stdout, stderr)
+	if *shards < 1 || *shards > 64 {
+		fmt.Fprintf(stderr, "tickwire replay: --shards %d: must be 1 to 64\n", *shards)
+		return 2
+	}
+	return replayFiles(fs.Args(), cfg, *shards, *books, *symbol, *top, *quiet, stdout, stderr)
 }
 
-func replayFiles(paths []string, cfg pipeline.Config, booksPath, symbol string, top int, quiet bool, stdout, stderr io.Writer) int {
+func replayFiles(paths []string, cfg pipeline.Config, shards int, booksPath, symbol string, top int, quiet bool, stdout, stderr io.Writer) int {
 	fail := func(err error) int {
 		fmt.Fprintf(stderr, "tickwire replay: %v\n", err)
 		return 1
 	}
-	p, err := pipeline.New(cfg)
+	g, err := pipeline.NewGroup(cfg, shards)
 	if err != nil {
 		return fail(err)
 	}
-	var files []*replay.File
-	defer func() {
-		for _, f := range files {
-			f.Close()
-		}
-	}()
-	for _, path := range paths {
-		f, err := replay.Open(path)
-		if err != nil {
-			return fail(err)
-		}
-		files = append(files, f)
-	}
-	raw := 0
-	for _, f := range files {
-		if f.Format() == replay.FormatITCH || f.Format() == replay.FormatITCHGzip {
-			raw++
-		}
-	}
-	if raw != 0 && raw != len(files) {
-		return fail(errors.New("cannot mix raw ITCH files with packet captures in one replay"))
-	}
-
 	progress := progressFunc(stderr, quiet)
 	start := time.Now()
-	var runErr error
-	if raw > 0 {
-		for _, f := range files {
-			if runErr = p.ReplayMessages(f.Messages(), progress); runErr != nil {
-				break
-			}
-		}
-	} else {
-		readers := make([]*replay.PacketReader, len(files))
-		for i, f := range files {
-			readers[i] = f.Packets()
-		}
-		runErr = p.ReplayPackets(replay.Merge(readers...), progress)
-	}
+	runErr := g.Run(paths, true, progress)
 	elapsed := time.Since(start)
 	if progress != nil {
 		fmt.Fprint(stderr, "\r\033[K")
 	}
-
-	if !quiet {
-		format := files[0].Format().String()
-		p.WriteSummary(stdout, pipeline.Summary{Inputs: paths, Format: format, Elapsed: elapsed, Top: top})
+	if !quiet && g.Format != 0 {
+		g.WriteSummary(stdout, pipeline.Summary{Inputs: paths, Format: g.Format.String(), Elapsed: elapsed, Top: top})
 	}
 	if runErr != nil {
 		return fail(runErr)
 	}
 	if symbol != "" {
-		l, ok := findSymbol(p, symbol)
+		l, ok := g.Lookup(symbol)
 		if !ok {
 			return fail(fmt.Errorf("--symbol %s: no such instrument in the stock directory", symbol))
 		}
-		pipeline.WriteLadder(stdout, p.Book(), l)
+		pipeline.WriteLadder(stdout, g, l)
 	}
 	if booksPath != "" {
-		if err := writeBooks(booksPath, p, stdout); err != nil {
+		if err := writeBooks(booksPath, g, stdout); err != nil {
 			return fail(err)
 		}
 	}
 	return 0
 }
 
-func findSymbol(p *pipeline.Pipeline, symbol string) (uint16, bool) {
-	b := p.Book()
-	for _, l := range b.Locates(nil) {
-		if string(b.Symbol(l)) == symbol {
-			return l, true
-		}
-	}
-	return 0, false
-}
-
-func writeBooks(path string, p *pipeline.Pipeline, stdout io.Writer) error {
+func writeBooks(path string, g *pipeline.Group, stdout io.Writer) error {
 	if path == "-" {
-		return pipeline.WriteBooks(stdout, p.Book())
+		return pipeline.WriteBooks(stdout, g)
 	}
 	f, err := os.Create(path)
 	if err != nil {
 		return err
 	}
-	if err := pipeline.WriteBooks(f, p.Book()); err != nil {
+	if err := pipeline.WriteBooks(f, g); err != nil {
 		f.Close()
 		return fmt.Errorf("%s: %w", path, err)
 	}

@@ -236,3 +236,37 @@ func TestSampleCaptureProcess(t *testing.T) {
 		t.Errorf("no AAPL ladder:\n%s", out)
 	}
 }
+
+// TestReplayShards: the books and the summary's counts are the same for any
+// number of book shards (each shard reads the input, owns locate mod N).
+func TestReplayShards(t *testing.T) {
+	dir := t.TempDir()
+	capture, want := filepath.Join(dir, "s.pcapng"), filepath.Join(dir, "want.jsonl")
+	genRun(t, append([]string{"-messages", "30000", "-instruments", "70", "-seed", "21", "-format", "pcapng",
+		"-o", capture, "-books", want}, impaired...)...)
+	var summaries []string
+	for _, n := range []string{"1", "2", "3", "7"} {
+		got := filepath.Join(dir, "got"+n+".jsonl")
+		code, out, errs := replayRun(t, "-shards", n, "-top", "0", "-books", got, capture)
+		if code != 0 {
+			t.Fatalf("-shards %s: exit %d: %s", n, code, errs)
+		}
+		sameBooks(t, got, want)
+		// Drop the timing line and the shard count; everything else must agree.
+		var keep []string
+		for _, l := range strings.Split(out, "\n") {
+			if !strings.HasPrefix(l, "messages ") {
+				keep = append(keep, regexp.MustCompile(`; \d+ shard\(s\)`).ReplaceAllString(l, ""))
+			}
+		}
+		summaries = append(summaries, strings.Join(keep, "\n"))
+	}
+	for i := 1; i < len(summaries); i++ {
+		if summaries[i] != summaries[0] {
+			t.Errorf("summary differs between shard counts:\n%s\n---\n%s", summaries[0], summaries[i])
+		}
+	}
+	if code, _, _ := replayRun(t, "-shards", "0", capture); code != 2 {
+		t.Errorf("-shards 0: exit %d, want 2", code)
+	}
+}
