@@ -288,6 +288,38 @@ func (c linkCase) addrs() (src, dst netip.AddrPort) {
 
 // payloads returns datagram payloads of various sizes, including ones whose
 // frames need padding and odd lengths.
+// pcapVariants are the four classic pcap headers: byte order and resolution.
+var pcapVariants = []struct {
+	name      string
+	nano, big bool
+}{{"le-us", false, false}, {"le-ns", true, false}, {"be-us", false, true}, {"be-ns", true, true}}
+
+// roundTripBase is the capture time of the first test packet.
+const roundTripBase = int64(1_772_460_000_000_000_000)
+
+// writePayloads writes payloads() as UDP datagrams of link case c in form,
+// 1.234567 ms apart from roundTripBase, and returns the file, the writer and
+// the payloads.
+func writePayloads(t *testing.T, form Form, c linkCase) (*bytes.Buffer, *Writer, [][]byte) {
+	t.Helper()
+	var buf bytes.Buffer
+	w, err := NewWriter(&buf, form)
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, dst := c.addrs()
+	ps := payloads()
+	for i, p := range ps {
+		if err := w.WriteUDP(roundTripBase+int64(i)*1_234_567, src, dst, p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	return &buf, w, ps
+}
+
 func payloads() [][]byte {
 	sizes := []int{0, 1, 5, 20, 21, 63, 1399, 1400, 8972}
 	out := make([][]byte, len(sizes))
@@ -327,30 +359,11 @@ func checkFrame(t *testing.T, c linkCase, frame []byte, wantPayload []byte) {
 }
 
 func TestPcapRoundTrip(t *testing.T) {
-	files := []struct {
-		name      string
-		nano, big bool
-	}{{"le-us", false, false}, {"le-ns", true, false}, {"be-us", false, true}, {"be-ns", true, true}}
-	base := int64(1_772_460_000_000_000_000)
-	for _, fl := range files {
+	for _, fl := range pcapVariants {
 		for _, c := range linkCases() {
 			t.Run(fl.name+"/"+c.name, func(t *testing.T) {
 				form := Form{File: Pcap, Nano: fl.nano, BigEndian: fl.big, Link: c.link, VLAN: c.vlan, IPOptions: c.opts, FCS: c.fcs}
-				var buf bytes.Buffer
-				w, err := NewWriter(&buf, form)
-				if err != nil {
-					t.Fatal(err)
-				}
-				src, dst := c.addrs()
-				ps := payloads()
-				for i, p := range ps {
-					if err := w.WriteUDP(base+int64(i)*1_234_567, src, dst, p); err != nil {
-						t.Fatal(err)
-					}
-				}
-				if err := w.Flush(); err != nil {
-					t.Fatal(err)
-				}
+				buf, w, ps := writePayloads(t, form, c)
 				if w.Records() != int64(len(ps)) || w.Bytes() != int64(buf.Len()) {
 					t.Fatalf("Records %d Bytes %d, file %d bytes", w.Records(), w.Bytes(), buf.Len())
 				}
@@ -362,7 +375,7 @@ func TestPcapRoundTrip(t *testing.T) {
 					t.Fatalf("%d records, want %d", len(recs), len(ps))
 				}
 				for i, p := range ps {
-					want := base + int64(i)*1_234_567
+					want := roundTripBase + int64(i)*1_234_567
 					if !fl.nano {
 						want -= want % 1000
 					}

@@ -13,31 +13,12 @@ import (
 )
 
 func TestPcapgoClassic(t *testing.T) {
-	files := []struct {
-		name      string
-		nano, big bool
-	}{{"le-us", false, false}, {"le-ns", true, false}, {"be-us", false, true}, {"be-ns", true, true}}
-	base := int64(1_772_460_000_000_000_000)
-	for _, fl := range files {
+	for _, fl := range pcapVariants {
 		for _, c := range linkCases() {
 			t.Run(fl.name+"/"+c.name, func(t *testing.T) {
 				form := Form{File: Pcap, Nano: fl.nano, BigEndian: fl.big, Link: c.link, VLAN: c.vlan, IPOptions: c.opts, FCS: c.fcs}
-				var buf bytes.Buffer
-				w, err := NewWriter(&buf, form)
-				if err != nil {
-					t.Fatal(err)
-				}
-				src, dst := c.addrs()
-				ps := payloads()
-				for i, p := range ps {
-					if err := w.WriteUDP(base+int64(i)*1_234_567, src, dst, p); err != nil {
-						t.Fatal(err)
-					}
-				}
-				if err := w.Flush(); err != nil {
-					t.Fatal(err)
-				}
-				r, err := pcapgo.NewReader(&buf)
+				buf, _, ps := writePayloads(t, form, c)
+				r, err := pcapgo.NewReader(buf)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -49,7 +30,7 @@ func TestPcapgoClassic(t *testing.T) {
 					if err != nil {
 						t.Fatalf("record %d: %v", i, err)
 					}
-					want := base + int64(i)*1_234_567
+					want := roundTripBase + int64(i)*1_234_567
 					if !fl.nano {
 						want -= want % 1000
 					}
