@@ -24,6 +24,8 @@ import (
 	"path/filepath"
 	"runtime"
 	"sort"
+	"strconv"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -38,8 +40,15 @@ func main() {
 		instruments = flag.Int("instruments", 300, "instruments in the yardstick session")
 		dir         = flag.String("dir", filepath.Join(os.TempDir(), "tickwire-bench"), "cache directory for generated sessions")
 		runs        = flag.Int("runs", 5, "runs of each case (the best is reported)")
+		gobench     = flag.String("gobench", "", "go test -bench output to summarise in the headline table")
 	)
 	flag.Parse()
+	if *gobench != "" {
+		if err := headlines(*gobench); err != nil {
+			fmt.Fprintf(os.Stderr, "replaybench: %v\n", err)
+			os.Exit(1)
+		}
+	}
 	if err := bench(*tickwire, *messages, *instruments, *dir, *runs); err != nil {
 		fmt.Fprintf(os.Stderr, "replaybench: %v\n", err)
 		os.Exit(1)
@@ -82,22 +91,26 @@ func bench(tickwire string, messages, instruments int, dir string, runs int) err
 	out := filepath.Join(dir, "books.out.jsonl")
 	type row struct {
 		name, floorName string
+		shards          int
 		floor, tw       result
 		target          float64
 	}
 	var rows []row
 	for _, c := range []struct {
 		name, file, floor string
+		shards            int
 		target            float64
 	}{
-		{"raw ITCH file", raw, "floor-raw", 1.5},
-		{"A/B Ethernet pcap", pcap, "floor-pcap", 1.3},
+		{"raw ITCH file", raw, "floor-raw", 1, 1.5},
+		{"raw ITCH file", raw, "floor-raw", 2, 1.2},
+		{"A/B Ethernet pcap", pcap, "floor-pcap", 1, 1.3},
+		{"A/B Ethernet pcap", pcap, "floor-pcap", 2, 1.3},
 	} {
 		fl, err := best(runs, self, c.floor, c.file)
 		if err != nil {
 			return err
 		}
-		tw, err := best(runs, tickwire, "replay", "-q", "-books", out, c.file)
+		tw, err := best(runs, tickwire, "replay", "-q", "-shards", fmt.Sprint(c.shards), "-books", out, c.file)
 		if err != nil {
 			return err
 		}
@@ -108,17 +121,71 @@ func bench(tickwire string, messages, instruments int, dir string, runs int) err
 		if !bytes.Equal(got, want) {
 			return fmt.Errorf("%s: books differ from the generator's expected books (%s vs %s)", c.name, out, books)
 		}
-		rows = append(rows, row{c.name, c.floor, fl, tw, c.target})
+		rows = append(rows, row{c.name, c.floor, c.shards, fl, tw, c.target})
 	}
 	fi, _ := os.Stat(raw)
 	fp, _ := os.Stat(pcap)
 	fmt.Printf("\nwhole-process replay, %d messages over %d instruments (raw %.0f MB, pcap %.0f MB), best of %d, GOMAXPROCS=%d, books exact\n",
 		messages, instruments, float64(fi.Size())/1e6, float64(fp.Size())/1e6, runs, runtime.GOMAXPROCS(0))
-	fmt.Printf("%-20s %-11s %9s %11s %7s %8s %11s %12s\n", "input", "floor", "floor s", "tickwire s", "ratio", "target", "M msg/s", "peak RSS MiB")
+	fmt.Printf("%-20s %6s %-11s %9s %11s %7s %8s %11s %12s\n", "input", "shards", "floor", "floor s", "tickwire s", "ratio", "target", "M msg/s", "peak RSS MiB")
 	for _, r := range rows {
-		fmt.Printf("%-20s %-11s %9.3f %11.3f %7.2f %8.2f %11.1f %12.1f\n", r.name, r.floorName,
+		fmt.Printf("%-20s %6d %-11s %9.3f %11.3f %7.2f %8.2f %11.1f %12.1f\n", r.name, r.shards, r.floorName,
 			r.floor.wall.Seconds(), r.tw.wall.Seconds(), r.tw.wall.Seconds()/r.floor.wall.Seconds(), r.target,
 			float64(messages)/r.tw.wall.Seconds()/1e6, float64(r.tw.maxRSS)/(1<<20))
+	}
+	return nil
+}
+
+// headlines prints the per-message figures of a go test -bench output file
+// next to the targets they answer to.
+func headlines(path string) error {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	// metric returns the value reported with unit by the first benchmark
+	// whose name starts with name.
+	metric := func(name, unit string) (float64, bool) {
+		for _, line := range strings.Split(string(data), "\n") {
+			f := strings.Fields(line)
+			if len(f) < 2 || !strings.HasPrefix(f[0], name+"-") && !strings.HasPrefix(f[0], name+"/") {
+				continue
+			}
+			for i := 2; i < len(f); i++ {
+				if f[i] == unit {
+					v, err := strconv.ParseFloat(f[i-1], 64)
+					return v, err == nil
+				}
+			}
+		}
+		return 0, false
+	}
+	rows := []struct {
+		what, bench, unit string
+		target            string
+	}{
+		{"ITCH decode, shuffled type mix", "BenchmarkDecode/shuffled", "ns/msg", "<= 6"},
+		{"ITCH decode, grouped by type", "BenchmarkDecode/grouped", "ns/msg", ""},
+		{"MoldUDP64 block iteration", "BenchmarkBlocks", "ns/msg", ""},
+		{"A/B arbitration", "BenchmarkArbiter/AB", "ns/msg", ""},
+		{"decode + book (generated session)", "BenchmarkDecodeBook", "ns/msg", "<= 25"},
+		{"decode + book allocations, steady state", "BenchmarkDecodeBook", "allocs/msg", "0"},
+		{"book alone (book's synthetic stream)", "BenchmarkApply", "ns/msg", ""},
+		{"book bytes per live order", "BenchmarkApply", "B/live-order", "<= 48"},
+		{"5M live orders, sized", "BenchmarkMemoryAtPeak/sized", "MiB", "<= 1024"},
+		{"5M live orders, grown", "BenchmarkMemoryAtPeak/grown", "MiB", "<= 1024"},
+		{"pcap reader, 1400 B packets", "BenchmarkPacketReader/1400B/file", "ns/packet", ""},
+		{"raw ITCH reader", "BenchmarkITCHReader/plain", "ns/msg", ""},
+	}
+	fmt.Printf("\nheadline figures (%s)\n", path)
+	fmt.Printf("%-38s %12s %-13s %s\n", "what", "measured", "unit", "target")
+	for _, r := range rows {
+		v, ok := metric(r.bench, r.unit)
+		if !ok {
+			fmt.Printf("%-38s %12s %-13s %s\n", r.what, "-", r.unit, r.target)
+			continue
+		}
+		fmt.Printf("%-38s %12.2f %-13s %s\n", r.what, v, r.unit, r.target)
 	}
 	return nil
 }
