@@ -140,8 +140,10 @@ func TestBadMessagesInGoodPackets(t *testing.T) {
 		if err := WriteBooks(&out, g); err != nil {
 			t.Fatal(err)
 		}
-		wantBooks := `{"locate":7,"symbol":"AAPL","bids":[[1874500,200,1]],"asks":[[1874600,100,1]]}
-{"locate":8,"symbol":"MSFT","bids":[],"asks":[]}
+		// Both instruments met faults (unknown reference and duplicate add
+		// on AAPL, a cancel beyond the remaining shares on MSFT): suspect.
+		wantBooks := `{"locate":7,"symbol":"AAPL","bids":[[1874500,200,1]],"asks":[[1874600,100,1]],"suspect":true}
+{"locate":8,"symbol":"MSFT","bids":[],"asks":[],"suspect":true}
 `
 		if out.String() != wantBooks {
 			t.Errorf("%d shards: books\n%s\nwant\n%s", shards, out.String(), wantBooks)

@@ -19,6 +19,10 @@ import (
 //
 // Each level is [price, shares, orders] with the integer Price(4) value,
 // bids best (highest) first, asks best (lowest) first, every level listed.
+// An instrument whose messages could not all be applied (an unknown order
+// reference, a duplicate add, an execution beyond an order's shares:
+// typically after a gap) also carries "suspect":true; a gap-free feed never
+// produces one.
 // Lines are built with strconv appends: encoding/json would cost more than
 // the replay itself on a full day.
 func WriteBooks(w io.Writer, g *Group) error {
@@ -37,6 +41,9 @@ func WriteBooks(w io.Writer, g *Group) error {
 		line = append(line, `,"asks":`...)
 		levels = b.AppendLevels(levels[:0], l, itch.Sell)
 		line = appendLevels(line, levels)
+		if b.Faults(l) > 0 {
+			line = append(line, `,"suspect":true`...)
+		}
 		line = append(line, "}\n"...)
 		if _, err := bw.Write(line); err != nil {
 			return err
@@ -172,7 +179,7 @@ func (g *Group) WriteSummary(w io.Writer, s Summary) {
 		var suspect []string
 		for _, l := range locates {
 			if b := g.Book(l); b.Faults(l) > 0 {
-				suspect = append(suspect, string(b.Symbol(l)))
+				suspect = append(suspect, name(b, l))
 			}
 		}
 		fmt.Fprintf(w, "suspect     %d instrument(s) whose books may be wrong after the gaps (faults seen): %v\n", len(suspect), suspect)
@@ -189,9 +196,18 @@ func (g *Group) WriteSummary(w io.Writer, s Summary) {
 	for _, l := range locates {
 		b := g.Book(l)
 		bid, ask, _ := b.Best(l)
-		fmt.Fprintf(w, "  %-8s %6d %10s %14s %14s %10s\n", b.Symbol(l), l,
+		fmt.Fprintf(w, "  %-8s %6d %10s %14s %14s %10s\n", name(b, l), l,
 			size(bid), price(bid), price(ask), size(ask))
 	}
+}
+
+// name returns an instrument's symbol, or its locate when the Stock
+// Directory message never arrived (lost in a gap).
+func name(b *book.Book, l uint16) string {
+	if s := b.Symbol(l); len(s) > 0 {
+		return string(s)
+	}
+	return "#" + strconv.Itoa(int(l))
 }
 
 func size(l book.Level) string {

@@ -157,9 +157,13 @@ func TestReplayGaps(t *testing.T) {
 	if !strings.Contains(report, "seq "+m[2]+"-") && !strings.Contains(report, m[2]) {
 		t.Errorf("gap at %s not among the generator's lost ranges: %s", m[2], report)
 	}
-	code, out, errs := replayRun(t, "--allow-gaps", capture)
+	books := filepath.Join(dir, "books.jsonl")
+	code, out, errs := replayRun(t, "--allow-gaps", "--books", books, capture)
 	if code != 0 {
 		t.Fatalf("--allow-gaps: exit %d: %s", code, errs)
+	}
+	if data, err := os.ReadFile(books); err != nil || !strings.Contains(string(data), `"suspect":true`) {
+		t.Errorf("--allow-gaps books mark no instrument suspect (err %v)", err)
 	}
 	if !strings.Contains(out, "suspect") || strings.Contains(out, "gaps        0 ") {
 		t.Errorf("--allow-gaps summary does not report gaps and suspect instruments:\n%s", out)
@@ -268,5 +272,42 @@ func TestReplayShards(t *testing.T) {
 	}
 	if code, _, _ := replayRun(t, "-shards", "0", capture); code != 2 {
 		t.Errorf("-shards 0: exit %d, want 2", code)
+	}
+}
+
+// TestReplayCapturesRewrittenByWireshark replays captures that Wireshark's
+// own tools wrote from the generator's: editcap's pcapng and nanosecond
+// pcap, and mergecap's merge of line A and line B captured as two files.
+// These are byte layouts nobody on the team wrote. The tools come from
+// Debian's wireshark-common, which .ci/run installs.
+func TestReplayCapturesRewrittenByWireshark(t *testing.T) {
+	for _, tool := range []string{"editcap", "mergecap"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("%s not installed (Debian package wireshark-common): %v", tool, err)
+		}
+	}
+	dir := t.TempDir()
+	a, b := filepath.Join(dir, "a.pcap"), filepath.Join(dir, "b.pcap")
+	want := filepath.Join(dir, "want.jsonl")
+	genRun(t, append([]string{"-messages", "20000", "-instruments", "50", "-seed", "31", "-link", "vlan",
+		"-o", a, "-out-b", b, "-books", want}, impaired...)...)
+	tool := func(name string, args ...string) {
+		t.Helper()
+		if out, err := exec.Command(name, args...).CombinedOutput(); err != nil {
+			t.Fatalf("%s %v: %v\n%s", name, args, err, out)
+		}
+	}
+	merged := filepath.Join(dir, "merged.pcapng")
+	tool("mergecap", "-F", "pcapng", "-w", merged, a, b)
+	ngA, nsB := filepath.Join(dir, "a.pcapng"), filepath.Join(dir, "b-ns.pcap")
+	tool("editcap", "-F", "pcapng", a, ngA)
+	tool("editcap", "-F", "nsecpcap", b, nsB)
+	for _, c := range [][]string{{merged}, {ngA, nsB}} {
+		got := filepath.Join(dir, "got.jsonl")
+		code, out, errs := replayRun(t, append([]string{"-books", got}, c...)...)
+		if code != 0 {
+			t.Fatalf("%v: exit %d: %s\n%s", c, code, errs, out)
+		}
+		sameBooks(t, got, want)
 	}
 }
