@@ -17,9 +17,12 @@ import (
 // pipeline tracks; datagrams of further lines are counted as foreign.
 const MaxLines = feed.MaxLines
 
-// maxRecorded bounds the gaps and message errors kept for the report; the
-// counters keep counting past it.
-const maxRecorded = 64
+// maxRecorded bounds the message errors kept for the report, and
+// maxGaps the gaps; the counters keep counting past them.
+const (
+	maxRecorded = 64
+	maxGaps     = 4096
+)
 
 // Config selects the feed and sizes the tables.
 type Config struct {
@@ -102,6 +105,8 @@ type Stats struct {
 	GapList     []Gap
 
 	FirstTime, LastTime int64 // capture time of the first and last datagram, ns since epoch
+
+	Capture replay.Stats // what the capture readers read and skipped, summed over files
 }
 
 // Pipeline turns captures into books. It is not safe for concurrent use.
@@ -234,7 +239,7 @@ func (p *Pipeline) bad(seq uint64, msg []byte, err error) {
 func (p *Pipeline) Gap(first, count uint64) {
 	p.st.Gaps++
 	p.st.GapMessages += count
-	if len(p.st.GapList) < maxRecorded {
+	if len(p.st.GapList) < maxGaps {
 		p.st.GapList = append(p.st.GapList, Gap{first, count})
 	}
 	if !p.cfg.AllowGaps && p.err == nil {
@@ -377,7 +382,28 @@ func (p *Pipeline) ReplayFiles(paths []string, progress func(records uint64)) (r
 	for i, f := range files {
 		readers[i] = f.Packets()
 	}
-	return format, p.ReplayPackets(replay.Merge(readers...), progress)
+	err := p.ReplayPackets(replay.Merge(readers...), progress)
+	for _, r := range readers {
+		addCaptureStats(&p.st.Capture, r.Stats())
+	}
+	return format, err
+}
+
+func addCaptureStats(dst *replay.Stats, s replay.Stats) {
+	dst.Records += s.Records
+	dst.Bytes += s.Bytes
+	dst.Datagrams += s.Datagrams
+	dst.ARP += s.ARP
+	dst.LLC += s.LLC
+	dst.OtherLink += s.OtherLink
+	dst.TCP += s.TCP
+	dst.ICMP += s.ICMP
+	dst.IGMP += s.IGMP
+	dst.OtherIP += s.OtherIP
+	dst.Fragments += s.Fragments
+	dst.Truncated += s.Truncated
+	dst.Malformed += s.Malformed
+	dst.Blocks += s.Blocks
 }
 
 // progressEvery is how many records pass between progress callbacks.

@@ -125,6 +125,10 @@ func (g *Group) WriteSummary(w io.Writer, s Summary) {
 	st := g.Stats()
 	fs := p.arb.Stats()
 	fmt.Fprintf(w, "input       %d file(s), %s\n", len(s.Inputs), s.Format)
+	if c := st.Capture; c.Records > 0 {
+		fmt.Fprintf(w, "records     %d (%d bytes): %d UDP; skipped: ARP %d, TCP %d, ICMP %d, IGMP %d, other IP %d, fragments %d, 802.3 %d, other link %d, truncated %d, malformed %d; pcapng blocks skipped %d\n",
+			c.Records, c.Bytes, c.Datagrams, c.ARP, c.TCP, c.ICMP, c.IGMP, c.OtherIP, c.Fragments, c.LLC, c.OtherLink, c.Truncated, c.Malformed, c.Blocks)
+	}
 	if st.Datagrams > 0 {
 		fmt.Fprintf(w, "datagrams   %d UDP; %d filtered out, %d not MoldUDP64, %d before the session, %d of other sessions\n",
 			st.Datagrams, st.Filtered, st.NotMoldUDP, st.BeforeSession, st.OtherSession)
@@ -137,15 +141,13 @@ func (g *Group) WriteSummary(w io.Writer, s Summary) {
 		fmt.Fprintf(w, "packets     %d; duplicates %d, held for a hole %d, heartbeats %d, end of session %d, malformed %d\n",
 			fs.Packets, fs.Duplicates, fs.Held, fs.Heartbeats, fs.EndOfSession, fs.Malformed)
 	}
-	fmt.Fprintf(w, "gaps        %d (%d messages missing)", st.Gaps, st.GapMessages)
-	for i, g := range st.GapList {
-		if i == 8 {
-			fmt.Fprintf(w, " ...")
-			break
-		}
-		fmt.Fprintf(w, "; %d from sequence %d", g.Count, g.First)
+	fmt.Fprintf(w, "gaps        %d (%d messages missing)\n", st.Gaps, st.GapMessages)
+	for _, g := range st.GapList {
+		fmt.Fprintf(w, "  gap: %d message(s) missing from sequence %d\n", g.Count, g.First)
 	}
-	fmt.Fprintln(w)
+	if n := st.Gaps - uint64(len(st.GapList)); n > 0 {
+		fmt.Fprintf(w, "  ... and %d more gaps\n", n)
+	}
 	rate := 0.0
 	if s.Elapsed > 0 {
 		rate = float64(st.Messages) / s.Elapsed.Seconds()
@@ -168,6 +170,15 @@ func (g *Group) WriteSummary(w io.Writer, s Summary) {
 	locates := g.Locates()
 	an := g.Anomalies()
 	fmt.Fprintf(w, "book        %d instruments, %d live orders, %d anomalies; %d shard(s)\n", len(locates), g.LiveOrders(), an.Total(), len(g.P))
+	var crossed []string
+	for _, l := range locates {
+		if b := g.Book(l); b.Crossed(l) {
+			crossed = append(crossed, name(b, l))
+		}
+	}
+	if len(crossed) > 0 {
+		fmt.Fprintf(w, "crossed     %d instrument(s) end with best bid >= best ask: %v\n", len(crossed), crossed)
+	}
 	for i, r := range an.Records {
 		if i == 8 {
 			fmt.Fprintf(w, "  ... %d more\n", an.Total()-8)
