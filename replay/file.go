@@ -2,11 +2,12 @@ package replay
 
 import (
 	"bytes"
-	"compress/gzip"
 	"encoding/binary"
 	"fmt"
 	"io"
 	"os"
+
+	"github.com/klauspost/compress/gzip"
 )
 
 // Format is the kind of content Open found (an immutable value).
