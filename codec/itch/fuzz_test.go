@@ -2,6 +2,7 @@ package itch
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"testing"
 )
@@ -16,6 +17,16 @@ func FuzzMessage(f *testing.F) {
 		f.Add(m)
 		f.Add(m[:len(m)-1])                 // one byte short
 		f.Add(append(m[:len(m):len(m)], 0)) // one byte long
+	}
+	// One message of each type from a generated session, as a feed sends them.
+	var seen [256]bool
+	for p := sessionStream(f); len(p) >= 2; {
+		l := int(binary.BigEndian.Uint16(p))
+		if m := p[2 : 2+l]; l > 0 && !seen[m[0]] {
+			seen[m[0]] = true
+			f.Add(m)
+		}
+		p = p[2+l:]
 	}
 	f.Add([]byte{})
 	f.Add([]byte{'h'})
