@@ -4,8 +4,8 @@ import (
 	"compress/gzip"
 	"encoding/binary"
 	"io"
-	"os"
 	"math/rand/v2"
+	"os"
 	"testing"
 	"time"
 )

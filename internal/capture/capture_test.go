@@ -485,53 +485,62 @@ func wantTime(in Interface, ts int64) int64 {
 	return rel - rel%unit + in.TSOffset*1e9
 }
 
+// ngRec is one datagram written by writeNGCase.
+type ngRec struct {
+	iface int
+	ts    int64
+	p     []byte
+}
+
+// writeNGCase writes payloads() three times over the interfaces of a pcapng
+// form, starting a new section after the second round, and returns the
+// file, the link case to check frames against, the interfaces and what was
+// written. SPB carries interface 0 only; otherwise interfaces alternate,
+// starting with the last so that lazily written IDBs must catch up.
+func writeNGCase(t *testing.T, form Form) ([]byte, linkCase, []Interface, []ngRec) {
+	t.Helper()
+	c := linkCase{link: form.Link, vlan: form.VLAN, fcs: form.FCS}
+	switch form.VLAN {
+	case Dot1Q:
+		c.wantVLANs = []uint16{101}
+	case QinQ:
+		c.wantVLANs = []uint16{3001, 101}
+	}
+	var buf bytes.Buffer
+	w, err := NewWriter(&buf, form)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ifaces := form.interfaces()
+	src, dst := c.addrs()
+	ps := payloads()
+	var recs []ngRec
+	for round := 0; round < 3; round++ {
+		for i, p := range ps {
+			iface := (len(ifaces) - 1 + i) % len(ifaces)
+			ts := roundTripBase + int64(round*len(ps)+i)*1_000_003
+			if err := w.WriteUDPOn(iface, ts, src, dst, p); err != nil {
+				t.Fatal(err)
+			}
+			recs = append(recs, ngRec{iface, ts, p})
+		}
+		if round == 1 {
+			if err := w.NewSection(); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if err := w.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes(), c, ifaces, recs
+}
+
 func TestPcapNGRoundTrip(t *testing.T) {
-	base := int64(1_772_460_000_000_000_000)
 	for _, nc := range ngCases() {
 		t.Run(nc.name, func(t *testing.T) {
 			form := nc.form
-			c := linkCase{link: form.Link, vlan: form.VLAN, fcs: form.FCS}
-			switch form.VLAN {
-			case Dot1Q:
-				c.wantVLANs = []uint16{101}
-			case QinQ:
-				c.wantVLANs = []uint16{3001, 101}
-			}
-			var buf bytes.Buffer
-			w, err := NewWriter(&buf, form)
-			if err != nil {
-				t.Fatal(err)
-			}
-			ifaces := form.interfaces()
-			src, dst := c.addrs()
-			ps := payloads()
-			type rec struct {
-				iface int
-				ts    int64
-				p     []byte
-			}
-			var recs []rec
-			for round := 0; round < 3; round++ {
-				for i, p := range ps {
-					// SPB carries interface 0 only; otherwise alternate, starting
-					// with the last interface so lazy IDBs must catch up.
-					iface := (len(ifaces) - 1 + i) % len(ifaces)
-					ts := base + int64(round*len(ps)+i)*1_000_003
-					if err := w.WriteUDPOn(iface, ts, src, dst, p); err != nil {
-						t.Fatal(err)
-					}
-					recs = append(recs, rec{iface, ts, p})
-				}
-				if round == 1 {
-					if err := w.NewSection(); err != nil {
-						t.Fatal(err)
-					}
-				}
-			}
-			if err := w.Flush(); err != nil {
-				t.Fatal(err)
-			}
-			raw := buf.Bytes()
+			raw, c, ifaces, recs := writeNGCase(t, form)
 			// The independent walker checks the structure and every timestamp.
 			walked := walkNG(t, raw)
 			if len(walked) != len(recs) {

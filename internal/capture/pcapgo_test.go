@@ -51,50 +51,11 @@ func TestPcapgoClassic(t *testing.T) {
 }
 
 func TestPcapgoNG(t *testing.T) {
-	base := int64(1_772_460_000_000_000_000)
 	for _, nc := range ngCases() {
 		t.Run(nc.name, func(t *testing.T) {
 			form := nc.form
-			c := linkCase{link: form.Link, vlan: form.VLAN, fcs: form.FCS}
-			switch form.VLAN {
-			case Dot1Q:
-				c.wantVLANs = []uint16{101}
-			case QinQ:
-				c.wantVLANs = []uint16{3001, 101}
-			}
-			var buf bytes.Buffer
-			w, err := NewWriter(&buf, form)
-			if err != nil {
-				t.Fatal(err)
-			}
-			ifaces := form.interfaces()
-			src, dst := c.addrs()
-			type rec struct {
-				iface int
-				ts    int64
-				p     []byte
-			}
-			var recs []rec
-			ps := payloads()
-			for round := 0; round < 3; round++ {
-				for i, p := range ps {
-					iface := (len(ifaces) - 1 + i) % len(ifaces)
-					ts := base + int64(round*len(ps)+i)*1_000_003
-					if err := w.WriteUDPOn(iface, ts, src, dst, p); err != nil {
-						t.Fatal(err)
-					}
-					recs = append(recs, rec{iface, ts, p})
-				}
-				if round == 1 {
-					if err := w.NewSection(); err != nil {
-						t.Fatal(err)
-					}
-				}
-			}
-			if err := w.Flush(); err != nil {
-				t.Fatal(err)
-			}
-			r, err := pcapgo.NewNgReader(&buf, pcapgo.NgReaderOptions{WantMixedLinkType: true})
+			raw, c, ifaces, recs := writeNGCase(t, form)
+			r, err := pcapgo.NewNgReader(bytes.NewReader(raw), pcapgo.NgReaderOptions{WantMixedLinkType: true})
 			if err != nil {
 				t.Fatal(err)
 			}
