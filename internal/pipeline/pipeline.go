@@ -10,6 +10,7 @@ import (
 	"github.com/tickwire/tickwire/codec/itch"
 	"github.com/tickwire/tickwire/codec/moldudp64"
 	"github.com/tickwire/tickwire/feed"
+	"github.com/tickwire/tickwire/internal/invariants"
 	"github.com/tickwire/tickwire/replay"
 )
 
@@ -124,6 +125,8 @@ type Pipeline struct {
 	byLocate []uint64 // messages per stock locate
 	seq      uint64   // ordinal for raw ITCH files
 	err      error
+
+	cross crossCheck // invariants build only
 }
 
 // New returns a pipeline for cfg.
@@ -222,6 +225,9 @@ func (p *Pipeline) Message(seq uint64, msg []byte) {
 	m := itch.Message(msg)
 	p.byLocate[m.Locate()]++
 	p.book.Apply(seq, m)
+	if invariants.Enabled {
+		p.checkCrossed(seq, m)
+	}
 }
 
 func (p *Pipeline) bad(seq uint64, msg []byte, err error) {

@@ -13,6 +13,7 @@ import (
 	"github.com/tickwire/tickwire/codec/itch"
 	"github.com/tickwire/tickwire/codec/moldudp64"
 	"github.com/tickwire/tickwire/internal/capture"
+	"github.com/tickwire/tickwire/internal/invariants"
 )
 
 var (
@@ -218,5 +219,35 @@ func TestMessageNoAllocs(t *testing.T) {
 	}
 	if p.Book().LiveOrders() != 0 {
 		t.Errorf("%d live orders left", p.Book().LiveOrders())
+	}
+}
+
+// TestCrossedInContinuousTrading: in the invariants build, a book crossed by
+// an add during market hours for a trading instrument is a violation, and
+// the same book in pre-market is not.
+func TestCrossedInContinuousTrading(t *testing.T) {
+	if !invariants.Enabled {
+		t.Skip("the check runs in the invariants build (go test -tags invariants)")
+	}
+	add := func(ref uint64, side byte, price uint32) []byte {
+		return (&itch.AddOrderMsg{Header: hdr(5), Ref: ref, Side: side, Shares: 100, Stock: itch.Alpha8("X"), Price: price}).Append(nil)
+	}
+	trading := (&itch.StockTradingActionMsg{Header: hdr(5), Stock: itch.Alpha8("X"), TradingState: 'T'}).Append(nil)
+	open := (&itch.SystemEventMsg{Header: hdr(0), EventCode: itch.EventStartOfMarketHours}).Append(nil)
+	feed := func(p *Pipeline, msgs ...[]byte) (panicked any) {
+		defer func() { panicked = recover() }()
+		for i, m := range msgs {
+			p.Message(uint64(i+1), m)
+		}
+		return nil
+	}
+	p, _ := New(Config{})
+	if r := feed(p, trading, add(1, itch.Sell, 1000), add(2, itch.Buy, 1000)); r != nil {
+		t.Errorf("a locked book before market hours panicked: %v", r)
+	}
+	p, _ = New(Config{})
+	r := feed(p, trading, open, add(1, itch.Sell, 1000), add(2, itch.Buy, 1001))
+	if s, _ := r.(string); !strings.Contains(s, "crossed in continuous trading") {
+		t.Errorf("a crossed book in continuous trading: recovered %v", r)
 	}
 }
