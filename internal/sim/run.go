@@ -1,0 +1,97 @@
+package sim
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"net/netip"
+	"time"
+
+	"github.com/tickwire/tickwire/codec/moldudp64"
+)
+
+// Sender sends UDP datagrams to a destination; feed/mcast's Sender is one.
+type Sender interface {
+	SendBatch(dst netip.AddrPort, payloads [][]byte) (int, error)
+}
+
+// Run plays the whole history on both lines through s, paced by
+// cfg.Rate, then sends the end-of-session packets, endInterval apart. It
+// returns early with ctx's error when ctx is done.
+func Run(ctx context.Context, cfg Config, h *History, s Sender, endInterval time.Duration) (Stats, error) {
+	var st Stats
+	if err := cfg.validate(); err != nil {
+		return st, err
+	}
+	session := moldudp64.MakeSession(cfg.Session)
+	var lines [2]*lineState
+	for i := range lines {
+		lines[i] = &lineState{cfg: cfg.Lines[i], rng: rand.New(rand.NewPCG(cfg.Seed, uint64(i)+1))}
+	}
+	send := func(i int) error {
+		l := lines[i]
+		if len(l.out) == 0 {
+			return nil
+		}
+		n, err := s.SendBatch(l.cfg.Group, l.out)
+		l.sent += uint64(n)
+		if err != nil {
+			return fmt.Errorf("sim: line %c: %w", 'A'+i, err)
+		}
+		return nil
+	}
+	start := time.Now()
+	var pkt []byte
+	for seq := uint64(1); seq <= h.Len(); {
+		if ctx.Err() != nil {
+			return st, ctx.Err()
+		}
+		var n int
+		pkt, n = h.AppendPacket(pkt[:0], session, seq, 0xFFFE, cfg.MaxPayload)
+		seq += uint64(n)
+		st.Packets++
+		st.Messages += uint64(n)
+		for i, l := range lines {
+			l.impair(pkt)
+			if err := send(i); err != nil {
+				return st, err
+			}
+		}
+		if cfg.Rate > 0 {
+			due := start.Add(time.Duration(float64(st.Messages) / cfg.Rate * float64(time.Second)))
+			if d := time.Until(due); d > 200*time.Microsecond {
+				time.Sleep(d)
+			}
+		}
+	}
+	for i, l := range lines {
+		l.flush()
+		if err := send(i); err != nil {
+			return st, err
+		}
+	}
+	next := h.Len() + 1
+	eos := moldudp64.AppendEndOfSession(nil, session, next)
+	for k := 0; k < cfg.EndOfSession; k++ {
+		if k > 0 {
+			select {
+			case <-ctx.Done():
+				return st, ctx.Err()
+			case <-time.After(endInterval):
+			}
+		}
+		for i, l := range lines {
+			if next >= l.cfg.CutFrom && next < l.cfg.CutTo {
+				continue
+			}
+			l.out = append(l.out[:0], eos)
+			if err := send(i); err != nil {
+				return st, err
+			}
+		}
+	}
+	for i, l := range lines {
+		st.Lines[i].Sent, st.Lines[i].Lost, st.Lines[i].Dups, st.Lines[i].Reordered = l.sent, l.lost, l.dups, l.reordered
+	}
+	return st, nil
+}
