@@ -265,28 +265,50 @@ func (p *Pipeline) Datagram(input int, d *replay.Datagram) {
 		p.st.Filtered++
 		return
 	}
-	pkt, err := moldudp64.Parse(d.Payload)
-	if err != nil {
-		p.st.NotMoldUDP++
+	pkt, ok := p.accept(d.Payload)
+	if !ok {
 		return
 	}
-	if !p.sessionSet {
-		if !carriesITCH(pkt) {
-			p.st.BeforeSession++
-			return
-		}
-		copy(p.session[:], pkt.Session())
-		p.sessionSet = true
-	} else if string(pkt.Session()) != string(p.session[:]) {
-		p.st.OtherSession++
-		return
-	}
+	// Lines are assigned only to the selected session's datagrams, so that
+	// other traffic cannot take their places.
 	line := p.line(input, d.Dst)
 	if line < 0 {
 		p.st.ForeignLines++
 		return
 	}
 	p.arb.Packet(line, d.Time, pkt)
+}
+
+// Packet feeds one UDP payload received on line (a socket's) through
+// session selection and arbitration at time now (ns). payload is not
+// retained.
+func (p *Pipeline) Packet(line int, now int64, payload []byte) {
+	if pkt, ok := p.accept(payload); ok {
+		p.arb.Packet(line, now, pkt)
+	}
+}
+
+// accept parses a MoldUDP64 packet and keeps it if it belongs to the
+// replayed session, choosing the session from the first packet that
+// carries ITCH when none was configured.
+func (p *Pipeline) accept(payload []byte) (moldudp64.Packet, bool) {
+	pkt, err := moldudp64.Parse(payload)
+	if err != nil {
+		p.st.NotMoldUDP++
+		return nil, false
+	}
+	if !p.sessionSet {
+		if !carriesITCH(pkt) {
+			p.st.BeforeSession++
+			return nil, false
+		}
+		copy(p.session[:], pkt.Session())
+		p.sessionSet = true
+	} else if string(pkt.Session()) != string(p.session[:]) {
+		p.st.OtherSession++
+		return nil, false
+	}
+	return pkt, true
 }
 
 func (p *Pipeline) selected(dst netip.AddrPort) bool {

@@ -119,6 +119,13 @@ func ReadHistory(r io.Reader) (*History, error) {
 	return h, nil
 }
 
+// Append adds msg as the next message; it is copied.
+func (h *History) Append(msg []byte) {
+	h.off = append(h.off, uint32(len(h.data)))
+	h.data = append(h.data, byte(len(msg)>>8), byte(len(msg)))
+	h.data = append(h.data, msg...)
+}
+
 // Len returns the number of messages.
 func (h *History) Len() uint64 { return uint64(len(h.off)) }
 
