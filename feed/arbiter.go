@@ -58,6 +58,8 @@ type Arbiter struct {
 	holdTime    int64
 	hold        holdSet
 
+	rec *recovery // nil without WithRecovery
+
 	session    [10]byte
 	sessionSet bool
 	started    bool // next is known (false only with WithStart(0) before the first packet)
@@ -89,6 +91,11 @@ func NewArbiter(h Handler, opts ...Option) *Arbiter {
 		shadow:      o.Start,
 		clock:       math.MinInt64,
 	}
+	if o.Requester != nil {
+		a.rec = newRecovery(o.Requester, o.Recovery, o.HoldPackets)
+		a.rec.known = a.next
+		a.holdTime = 0 // recovery decides when a hole is given up
+	}
 	return a
 }
 
@@ -103,6 +110,9 @@ func (a *Arbiter) Session() ([10]byte, bool) { return a.session, a.sessionSet }
 func (a *Arbiter) Stats() Stats {
 	s := a.stats
 	s.HeldPackets, s.HeldBytes = a.hold.len(), a.hold.bytes
+	if a.rec != nil {
+		s.Outstanding = len(a.rec.reqs)
+	}
 	return s
 }
 
@@ -114,12 +124,14 @@ func (a *Arbiter) line(line int) *LineStats {
 }
 
 // Packet processes packet p received on line at time now (nanoseconds; capture
-// or clock time, used only for Options.HoldTime; a now lower than one seen
-// before counts as that one). line is any small integer naming the line (0
-// for A, 1 for B, ...); lines 0 to MaxLines-1 are counted apart in
-// Stats.Lines. Messages that become
-// deliverable, and gaps that hold limits give up, are passed to the Handler
-// before Packet returns. p is not retained: what must wait is copied.
+// or clock time, used only for Options.HoldTime and the recovery timers; a now
+// lower than one seen before counts as that one). line is any small integer
+// naming the line (0 for A, 1 for B, ...; answers to re-requests may use one
+// of their own); lines 0 to MaxLines-1 are counted apart in Stats.Lines.
+// Messages that become deliverable, and gaps that hold limits or recovery
+// give up, are passed to the Handler, and requests due are passed to the
+// Requester, before Packet returns. p is not retained: what must wait is
+// copied.
 //
 // p should come from moldudp64.Parse, but any bytes are accepted: a packet too
 // short for the header, or otherwise malformed, is counted and ignored.
@@ -129,16 +141,24 @@ func (a *Arbiter) Packet(line int, now int64, p moldudp64.Packet) {
 	a.stats.Packets++
 	a.expire(now)
 	a.packet(ls, line, a.clock, p)
+	if a.rec != nil {
+		a.recover()
+	}
 	if invariants.Enabled {
 		a.checkInvariants()
 	}
 }
 
-// Tick applies the hold-time limit at time now without a packet: call it
-// periodically on an idle live feed so that holes are reported as gaps
-// without waiting for the next packet.
+// Tick applies the hold-time limit, or runs the recovery timers (requests,
+// retries, holes given up), at time now without a packet: call it
+// periodically on an idle live feed so that holes are requested and reported
+// as gaps without waiting for the next packet. With recovery, call it at
+// least as often as the shortest of RecoveryConfig.FillTime and Timeout.
 func (a *Arbiter) Tick(now int64) {
 	a.expire(now)
+	if a.rec != nil {
+		a.recover()
+	}
 	if invariants.Enabled {
 		a.checkInvariants()
 	}
@@ -146,10 +166,18 @@ func (a *Arbiter) Tick(now int64) {
 
 // Close ends the input: every remaining hole, up to the end of the highest
 // held packet or the sequence announced by the last heartbeat, whichever is
-// higher, is reported as a gap, and every held packet is delivered. Packets
-// passed after Close are processed as before, from Next.
+// higher, is reported as a gap, and every held packet is delivered. Requests
+// in flight are forgotten. Packets passed after Close are processed as
+// before, from Next.
 func (a *Arbiter) Close() {
-	a.flushTo(max(a.tail, a.pend, a.hold.lastEnd()))
+	limit := max(a.tail, a.pend, a.hold.lastEnd())
+	if a.rec != nil {
+		limit = max(limit, a.rec.known)
+	}
+	a.flushTo(limit)
+	if a.rec != nil {
+		a.recPrune()
+	}
 	if invariants.Enabled {
 		a.checkInvariants()
 	}
@@ -239,6 +267,13 @@ func (a *Arbiter) announce(seq uint64, now int64) {
 		}
 		a.started = true
 		a.next, a.shadow = seq, seq
+		if a.rec != nil {
+			a.rec.known = seq
+		}
+		return
+	}
+	if a.rec != nil {
+		a.recAnnounce(seq, now)
 		return
 	}
 	a.promote()
@@ -264,6 +299,9 @@ func (a *Arbiter) promote() {
 
 // data arbitrates a well-formed data packet carrying [first, end).
 func (a *Arbiter) data(ls *LineStats, line int, now int64, p moldudp64.Packet, first, end uint64) {
+	if a.rec != nil {
+		a.recFill(first, end, now)
+	}
 	for {
 		if end <= a.next {
 			ls.Duplicates++
@@ -304,6 +342,9 @@ func (a *Arbiter) data(ls *LineStats, line int, now int64, p moldudp64.Packet, f
 		target := first
 		if a.hold.len() > 0 {
 			target = min(target, a.hold.at(0).first)
+		}
+		if a.rec != nil && target > a.next {
+			a.stats.RecoveryOverflow++
 		}
 		a.gapTo(target)
 		a.drain()
@@ -380,6 +421,9 @@ func (a *Arbiter) gapTo(target uint64) {
 	a.next = target
 	a.stats.Gaps++
 	a.stats.GapMessages += count
+	if a.rec != nil {
+		a.recPrune()
+	}
 }
 
 // flushTo gives up every hole below limit and delivers the held packets
@@ -451,5 +495,8 @@ func (a *Arbiter) checkInvariants() {
 		if int(h.slots[id].hpos) != i || (i > 0 && h.less(i, (i-1)/2)) {
 			panic(fmt.Sprintf("feed: heap broken at %d", i))
 		}
+	}
+	if a.rec != nil {
+		a.checkRecovery()
 	}
 }

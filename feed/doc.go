@@ -55,8 +55,54 @@
 // heartbeat, and delivers every held packet.
 //
 // A gap is final: messages of a range given up arrive later as duplicates
-// and are dropped. Recovery (MoldUDP64 re-requests, a snapshot) belongs to
-// the Handler, which learns the range from Gap.
+// and are dropped. Without WithRecovery, recovery (MoldUDP64 re-requests, a
+// snapshot) belongs to the Handler, which learns the range from Gap.
+//
+// # Recovery
+//
+// WithRecovery(req, cfg) makes the Arbiter recover holes itself from the
+// session's re-request server (MoldUDP64 "Request Packet"; PROTOCOLS.md §4).
+// It keeps the missing ranges (holes) with the time each was seen, and the
+// requests in flight, both in sequence order:
+//
+//	seq  10        20     25           100       130      140    150
+//	     |  hole   | held |    hole    |  held   |  hole  | held |
+//	     next                                                    known
+//	     10+10 in flight  25+50, 75+25 in flight    waiting for
+//	                      (MaxCount 50)             FillTime
+//
+// Each hole goes through these steps:
+//
+//   - A hole waits RecoveryConfig.FillTime for another line to fill it; then
+//     its missing messages (never what is held or delivered) are requested,
+//     lowest first, in requests of at most MaxCount messages, with at most
+//     MaxOutstanding requests in flight; the others wait for a free slot.
+//     A tail revealed by a heartbeat or end-of-session packet is a hole like
+//     any other.
+//   - Answers are ordinary downstream packets that the caller passes to
+//     Packet (any line; one of its own keeps them apart in Stats.Lines). They
+//     are arbitrated like every packet: delivered once, in order, duplicates
+//     dropped. A packet carrying the first message of a request answers it
+//     (whichever line it came on): answered in full, the request is done;
+//     answered in part (the server's MTU), the rest is requested at once.
+//   - A request unanswered for Timeout is sent again, for what is still
+//     missing only, with its timeout multiplied by Backoff. When MaxRetries
+//     retries have timed out too, its range is given up; so is a hole open
+//     for longer than MaxAge, whatever its requests. A range given up is
+//     reported by Handler.Gap as soon as next reaches it (holes below it
+//     may still be recovered), and the held packets behind it are delivered.
+//   - HoldTime does not apply: only recovery gives a hole up by time, so
+//     MaxAge bounds how long the feed can stall. HoldPackets and HoldBytes
+//     still bound memory: when a packet must be held and there is no room,
+//     the lowest hole (normally the oldest) is given up at once
+//     (Stats.RecoveryOverflow).
+//
+// Timers run on the now argument of Packet and Tick: a live feed calls Tick
+// on idle lines (at least every FillTime or so). Requests are passed to the
+// Requester, which owns the socket, from within Packet and Tick; the
+// Arbiter never blocks. Close forgets the requests in flight and gives up
+// every hole. Stats counts requests, retries, messages recovered and holes
+// given up.
 //
 // # Faults
 //
@@ -74,7 +120,12 @@
 // In steady state Packet does not allocate: held packets are copied into
 // buffers carved from one arena allocated by NewArbiter (HoldPackets ×
 // PacketSize bytes; 2 MiB by default), the held set is a sorted index slice
-// and the hold-time clock a binary heap, both preallocated. Only a packet
+// and the hold-time clock a binary heap, both preallocated. So are the tables
+// of recovery (holes and requests in flight); a request passes a
+// moldudp64.Request by value. The recovery timers are run only when the
+// earliest of them is due, each run walking the holes and requests once;
+// filling a hole costs a binary search and a walk of the requests in flight
+// (MaxOutstanding is small). Only a packet
 // longer than Options.PacketSize is held in a buffer allocated for it.
 // Each delivered packet is walked twice: once to validate every block before
 // anything is delivered, once to deliver.

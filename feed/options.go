@@ -35,6 +35,15 @@ type Options struct {
 	// 1500-byte MTU carries at most 1472 bytes of UDP payload).
 	PacketSize int
 
+	// Requester, when not nil, turns recovery on: holes that no line fills
+	// within Recovery.FillTime are requested from the re-request server
+	// through it, and given up as gaps only when recovery fails (see
+	// RecoveryConfig). HoldTime is then ignored; HoldPackets and HoldBytes
+	// still bound what is held, and must not be 0 for recovery to help.
+	Requester Requester
+	// Recovery configures recovery; its zero fields take the defaults.
+	Recovery RecoveryConfig
+
 	holdPacketsSet, holdBytesSet, holdTimeSet, startSet bool
 }
 
@@ -85,8 +94,19 @@ func WithPacketSize(n int) Option {
 	return func(o *Options) { o.PacketSize = n }
 }
 
+// WithRecovery turns on gap recovery by re-requests sent through req, as cfg
+// configures (Options.Requester, Options.Recovery). A nil req leaves recovery
+// off. Values of cfg out of range are brought into range (see
+// RecoveryConfig; RecoveryConfig.Validate reports them).
+func WithRecovery(req Requester, cfg RecoveryConfig) Option {
+	return func(o *Options) { o.Requester, o.Recovery = req, cfg }
+}
+
 // resolve applies the defaults and bounds.
 func (o *Options) resolve() {
+	if o.Requester != nil {
+		o.Recovery.resolve()
+	}
 	if !o.startSet {
 		o.Start = 1
 	}

@@ -44,5 +44,14 @@ type Stats struct {
 	Malformed    uint64
 	OtherSession uint64 // packets of another session, dropped
 
+	// Recovery (WithRecovery); all zero without it.
+	Requests          uint64 // request packets sent
+	RequestedMessages uint64 // messages asked for by those requests
+	Retries           uint64 // request packets sent again after a timeout
+	Recovered         uint64 // messages that filled a hole inside a request in flight (answers, or a late line)
+	GivenUp           uint64 // holes (or parts) given up after MaxRetries or MaxAge: reported by Gap when next reaches them
+	RecoveryOverflow  uint64 // holes given up early because the hold pool was full
+	Outstanding       int    // requests in flight now
+
 	Lines [MaxLines]LineStats
 }
