@@ -618,3 +618,59 @@ func TestNewBatchPanics(t *testing.T) {
 	}()
 	b.Payload(0)
 }
+
+// TestUnicastRoundTrip: a unicast socket sends with SendTo and receives
+// through Recv and the Poller, with kernel timestamps, allocating nothing.
+func TestUnicastRoundTrip(t *testing.T) {
+	a, err := ListenUnicast(netip.MustParseAddrPort("127.0.0.1:0"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	b, err := ListenUnicast(netip.MustParseAddrPort("127.0.0.1:0"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	if a.Group().Port() == 0 {
+		t.Fatal("ephemeral port not reported")
+	}
+	p, err := NewPoller(false, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	batch := NewBatch(8, 64)
+	for i := 0; i < 3; i++ {
+		if err := a.SendTo(b.Group(), []byte{byte(i), 'x'}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := p.Wait(time.Second); err != nil {
+		t.Fatal(err)
+	}
+	got := 0
+	for deadline := time.Now().Add(time.Second); got < 3 && time.Now().Before(deadline); {
+		n, err := b.Recv(batch)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := 0; i < n; i++ {
+			if pl := batch.Payload(i); len(pl) != 2 || pl[0] != byte(got) || batch.KernelTime(i) == 0 || batch.Source(i) != a.Group() {
+				t.Fatalf("datagram %d: %x from %v at %d", got, pl, batch.Source(i), batch.KernelTime(i))
+			}
+			got++
+		}
+	}
+	if got != 3 {
+		t.Fatalf("received %d of 3", got)
+	}
+	if !raceEnabled {
+		if n := testing.AllocsPerRun(100, func() { a.SendTo(b.Group(), []byte("y")); b.Recv(batch) }); n != 0 {
+			t.Errorf("%v allocations per SendTo+Recv", n)
+		}
+	}
+	if _, err := ListenUnicast(netip.MustParseAddrPort("[::1]:0")); err == nil {
+		t.Error("IPv6 unicast accepted")
+	}
+}

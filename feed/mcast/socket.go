@@ -50,6 +50,8 @@ type Socket struct {
 	_        cpu.CacheLinePad
 	drops    atomic.Uint64
 	_        cpu.CacheLinePad
+
+	to unix.SockaddrInet4 // SendTo's destination, kept to avoid allocating
 }
 
 // Listen opens a UDP socket for cfg: SO_REUSEADDR and SO_REUSEPORT (so that

@@ -46,6 +46,12 @@ type Config struct {
 	// far ahead the other line may run.
 	HoldPackets int
 	HoldTime    int64
+	// HoldBytes bounds the bytes held ahead of holes (0: the feed's default).
+	HoldBytes int
+	// Requester, when set, turns on gap recovery (live feeds): holes are
+	// re-requested as Recovery says before they are given up as gaps.
+	Requester feed.Requester
+	Recovery  feed.RecoveryConfig
 	// Shard and Shards split the instruments between pipelines that each
 	// read the whole input: this one applies only messages whose stock
 	// locate is Shard modulo Shards (messages too short to carry a locate
@@ -127,6 +133,8 @@ type Pipeline struct {
 	err      error
 
 	cross crossCheck // invariants build only
+
+	endSeq uint64 // sequence announced by the first end-of-session packet
 }
 
 // New returns a pipeline for cfg.
@@ -163,6 +171,15 @@ func New(cfg Config) (*Pipeline, error) {
 		fopts = append(fopts, feed.WithHoldPackets(cfg.HoldPackets))
 	}
 	fopts = append(fopts, feed.WithHoldTime(cfg.HoldTime))
+	if cfg.HoldBytes > 0 {
+		fopts = append(fopts, feed.WithHoldBytes(cfg.HoldBytes))
+	}
+	if cfg.Requester != nil {
+		if err := cfg.Recovery.Validate(); err != nil {
+			return nil, err
+		}
+		fopts = append(fopts, feed.WithRecovery(cfg.Requester, cfg.Recovery))
+	}
 	p.arb = feed.NewArbiter(p, fopts...)
 	return p, nil
 }
@@ -308,8 +325,21 @@ func (p *Pipeline) accept(payload []byte) (moldudp64.Packet, bool) {
 		p.st.OtherSession++
 		return nil, false
 	}
+	if pkt.IsEndOfSession() && p.endSeq == 0 {
+		p.endSeq = pkt.Seq()
+	}
 	return pkt, true
 }
+
+// Tick runs the feed's timers (hold time, recovery) at time now (ns) when
+// no packet arrives; a live receive loop calls it at least every
+// millisecond or so.
+func (p *Pipeline) Tick(now int64) { p.arb.Tick(now) }
+
+// Finished reports whether the session has ended: an end-of-session packet
+// was seen and every message before its sequence number was delivered or
+// given up as a gap.
+func (p *Pipeline) Finished() bool { return p.endSeq > 0 && p.arb.Next() >= p.endSeq }
 
 func (p *Pipeline) selected(dst netip.AddrPort) bool {
 	if len(p.cfg.Ports) > 0 {

@@ -6,6 +6,7 @@ import (
 	"io"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/tickwire/tickwire/book"
@@ -124,7 +125,7 @@ func (g *Group) WriteSummary(w io.Writer, s Summary) {
 	p := g.P[0]
 	st := g.Stats()
 	fs := p.arb.Stats()
-	fmt.Fprintf(w, "input       %d file(s), %s\n", len(s.Inputs), s.Format)
+	fmt.Fprintf(w, "input       %s: %s\n", s.Format, strings.Join(s.Inputs, ", "))
 	if c := st.Capture; c.Records > 0 {
 		fmt.Fprintf(w, "records     %d (%d bytes): %d UDP; skipped: ARP %d, TCP %d, ICMP %d, IGMP %d, other IP %d, fragments %d, 802.3 %d, other link %d, truncated %d, malformed %d; pcapng blocks skipped %d\n",
 			c.Records, c.Bytes, c.Datagrams, c.ARP, c.TCP, c.ICMP, c.IGMP, c.OtherIP, c.Fragments, c.LLC, c.OtherLink, c.Truncated, c.Malformed, c.Blocks)
@@ -138,6 +139,11 @@ func (g *Group) WriteSummary(w io.Writer, s Summary) {
 			fmt.Fprintf(w, "%s %c=%s (file %d)", map[bool]string{true: ":", false: ","}[i == 0], 'A'+i, l.Dst, l.Input+1)
 		}
 		fmt.Fprintln(w)
+	} else if name, ok := p.Session(); ok {
+		fmt.Fprintf(w, "session     %q; %d not MoldUDP64, %d before the session, %d of other sessions\n",
+			name, st.NotMoldUDP, st.BeforeSession, st.OtherSession)
+	}
+	if fs.Packets > 0 {
 		fmt.Fprintf(w, "packets     %d; duplicates %d, held for a hole %d, heartbeats %d, end of session %d, malformed %d\n",
 			fs.Packets, fs.Duplicates, fs.Held, fs.Heartbeats, fs.EndOfSession, fs.Malformed)
 	}

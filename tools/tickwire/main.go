@@ -2,6 +2,8 @@
 //
 //	tickwire replay [flags] CAPTURE...   rebuild order books from captures
 //	tickwire gen [flags]                 write a synthetic session and its expected books
+//	tickwire run --config FILE           the live handler
+//	tickwire sim [flags]                 play a session as the exchange would (multicast A/B, re-requests)
 //
 // Run a subcommand with -h for its flags.
 package main
@@ -28,6 +30,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return replayCmd(args[1:], stdout, stderr)
 	case "gen":
 		return gen.Command(args[1:], stdout, stderr)
+	case "sim":
+		return simCmd(args[1:], stdout, stderr)
+	case "run":
+		return runCmd(args[1:], stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		usage(stdout)
 		return 0
@@ -44,6 +50,8 @@ func usage(w io.Writer) {
 commands:
   replay   rebuild order-by-order books from pcap/pcapng captures or raw ITCH files
   gen      write a synthetic TotalView-ITCH session as a capture, with its expected books
+  run      the live handler: MoldUDP64 lines A and B with recovery, books (--config FILE)
+  sim      play a session as the exchange: MoldUDP64 multicast on lines A and B, re-request server
 
 Run 'tickwire <command> -h' for the command's flags.
 `)

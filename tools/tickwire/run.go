@@ -1,0 +1,233 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/netip"
+	"os"
+	"os/signal"
+	"runtime"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/tickwire/tickwire/codec/moldudp64"
+	"github.com/tickwire/tickwire/feed"
+	"github.com/tickwire/tickwire/feed/mcast"
+	"github.com/tickwire/tickwire/internal/config"
+	"github.com/tickwire/tickwire/internal/pipeline"
+)
+
+// Lines of the live pipeline: the two multicast lines, and the unicast
+// socket re-request answers arrive on.
+const (
+	lineA = iota
+	lineB
+	lineRecovery
+)
+
+func runCmd(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("tickwire run", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var (
+		cfgPath   = fs.String("config", "", "configuration `FILE` (see tickwire.example.yaml)")
+		booksExit = fs.String("books-on-exit", "", "write the final books to `FILE` on a clean shutdown (overrides books_on_exit)")
+		exitOnEnd = fs.Bool("exit-on-end", false, "exit once the session has ended and every message is accounted for")
+		top       = fs.Int("top", 10, "instruments in the exit summary's top-of-book table")
+	)
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	fail := func(code int, err error) int {
+		fmt.Fprintf(stderr, "tickwire run: %v\n", err)
+		return code
+	}
+	if *cfgPath == "" {
+		return fail(2, errors.New("--config FILE is required"))
+	}
+	cfg, err := config.Load(*cfgPath)
+	if err != nil {
+		return fail(2, err)
+	}
+	if *booksExit != "" {
+		cfg.BooksOnExit = *booksExit
+	}
+	h, err := newHandler(cfg, stderr)
+	if err != nil {
+		return fail(1, err)
+	}
+	defer h.close()
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	var stopping atomic.Bool
+	go func() { <-ctx.Done(); stopping.Store(true) }()
+
+	start := time.Now()
+	err = h.loop(&stopping, *exitOnEnd)
+	elapsed := time.Since(start)
+	g := &pipeline.Group{P: []*pipeline.Pipeline{h.p}}
+	g.WriteSummary(stdout, pipeline.Summary{Inputs: []string{cfg.Feed.LineA.Group, cfg.Feed.LineB.Group}, Format: "live MoldUDP64", Elapsed: elapsed, Top: *top})
+	fst := h.p.FeedStats()
+	fmt.Fprintf(stdout, "recovery    %d requests (%d messages), %d retries, %d recovered, %d given up, %d overflow\n",
+		fst.Requests, fst.RequestedMessages, fst.Retries, fst.Recovered, fst.GivenUp, fst.RecoveryOverflow)
+	fmt.Fprintf(stdout, "kernel      drops: line A %d, line B %d\n", h.socks[lineA].Drops(), h.socks[lineB].Drops())
+	if h.p.Finished() {
+		fmt.Fprintln(stdout, "session     ended (end of session received, every message accounted for)")
+	}
+	if err != nil {
+		return fail(1, err)
+	}
+	if cfg.BooksOnExit != "" {
+		if err := writeBooks(cfg.BooksOnExit, g, stdout); err != nil {
+			return fail(1, err)
+		}
+	}
+	return 0
+}
+
+// handler is the live pipeline: sockets, poller and book, driven by one
+// goroutine.
+type handler struct {
+	cfg    *config.Config
+	p      *pipeline.Pipeline
+	socks  []*mcast.Socket // by line; lineRecovery only with a re-request server
+	poller *mcast.Poller
+	batch  *mcast.Batch
+	stderr io.Writer
+}
+
+// requester sends MoldUDP64 request packets from the unicast socket whose
+// answers the receive loop reads as lineRecovery.
+type requester struct {
+	s      *mcast.Socket
+	server netip.AddrPort
+	buf    []byte
+	errs   uint64
+}
+
+func (r *requester) Request(req moldudp64.Request) {
+	r.buf = req.Append(r.buf[:0])
+	if err := r.s.SendTo(r.server, r.buf); err != nil {
+		r.errs++
+	}
+}
+
+func newHandler(cfg *config.Config, stderr io.Writer) (*handler, error) {
+	f := &cfg.Feed
+	h := &handler{cfg: cfg, stderr: stderr, batch: mcast.NewBatch(64, 2048)}
+	for _, l := range []config.Line{f.LineA, f.LineB} {
+		s, err := mcast.Listen(mcast.Config{Group: l.GroupAddr, Source: l.SourceAddr, Interface: f.Interface, RecvBuffer: f.RecvBuffer})
+		if err != nil {
+			h.close()
+			return nil, err
+		}
+		for _, w := range s.Warnings() {
+			fmt.Fprintf(stderr, "tickwire run: warning: %s\n", w)
+		}
+		h.socks = append(h.socks, s)
+	}
+	pc := pipeline.Config{
+		Session:     f.Session,
+		Orders:      cfg.Book.Orders,
+		Instruments: cfg.Book.Instruments,
+		HoldPackets: f.Hold.Packets,
+		HoldBytes:   f.Hold.Bytes,
+		HoldTime:    int64(f.Rerequest.MaxAge),
+	}
+	if rr := f.Rerequest; rr.ServerAddr.IsValid() {
+		s, err := mcast.ListenUnicast(netip.AddrPortFrom(netip.IPv4Unspecified(), 0))
+		if err != nil {
+			h.close()
+			return nil, err
+		}
+		h.socks = append(h.socks, s)
+		pc.Requester = &requester{s: s, server: rr.ServerAddr}
+		pc.Recovery = feed.RecoveryConfig{FillTime: int64(rr.FillTime), MaxOutstanding: rr.MaxOutstanding,
+			MaxCount: uint16(rr.MaxCount), Timeout: int64(rr.Timeout), Backoff: rr.Backoff,
+			MaxRetries: rr.MaxRetries, MaxAge: int64(rr.MaxAge)}
+	}
+	p, err := pipeline.New(pc)
+	if err != nil {
+		h.close()
+		return nil, err
+	}
+	h.p = p
+	if h.poller, err = mcast.NewPoller(f.Poll == "busy", h.socks...); err != nil {
+		h.close()
+		return nil, err
+	}
+	return h, nil
+}
+
+func (h *handler) close() {
+	if h.poller != nil {
+		h.poller.Close()
+	}
+	for _, s := range h.socks {
+		s.Close()
+	}
+}
+
+// loop receives and applies datagrams until stopping is set, or the session
+// has ended when exitOnEnd. It runs on one OS thread, pinned when the
+// configuration names a CPU.
+func (h *handler) loop(stopping *atomic.Bool, exitOnEnd bool) error {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	if cpu := h.cfg.Feed.CPU; cpu >= 0 {
+		var set unix.CPUSet
+		set.Set(cpu)
+		if err := unix.SchedSetaffinity(0, &set); err != nil {
+			fmt.Fprintf(h.stderr, "tickwire run: warning: pinning to CPU %d: %v\n", cpu, err)
+		}
+	}
+	var drops [2]uint64
+	lastCheck := time.Now()
+	for !stopping.Load() {
+		if err := h.poller.Wait(time.Millisecond); err != nil && !errors.Is(err, mcast.ErrTimeout) {
+			return err
+		}
+		now := time.Now().UnixNano()
+		for line, s := range h.socks {
+			for {
+				n, err := s.Recv(h.batch)
+				if err != nil {
+					return fmt.Errorf("line %c: %w", 'A'+line, err)
+				}
+				for i := 0; i < n; i++ {
+					ts := h.batch.KernelTime(i)
+					if ts == 0 {
+						ts = now
+					}
+					h.p.Packet(line, ts, h.batch.Payload(i))
+				}
+				if n < h.batch.Cap() {
+					break
+				}
+			}
+		}
+		h.p.Tick(time.Now().UnixNano())
+		if exitOnEnd && h.p.Finished() {
+			return nil
+		}
+		if t := time.Now(); t.Sub(lastCheck) >= time.Second {
+			lastCheck = t
+			for line := lineA; line <= lineB; line++ {
+				if d := h.socks[line].Drops(); d > drops[line] {
+					fmt.Fprintf(h.stderr, "tickwire run: alarm: line %c: the kernel dropped %d datagrams (socket buffer full; raise feed.recv_buffer and net.core.rmem_max)\n", 'A'+line, d-drops[line])
+					drops[line] = d
+				}
+			}
+		}
+	}
+	return nil
+}
