@@ -10,6 +10,9 @@ import (
 	"github.com/tickwire/tickwire/codec/moldudp64"
 )
 
+// sendBatch is the most datagrams sent per sendmmsg call on a line.
+const sendBatch = 32
+
 // Sender sends UDP datagrams to a destination; feed/mcast's Sender is one.
 type Sender interface {
 	SendBatch(dst netip.AddrPort, payloads [][]byte) (int, error)
@@ -35,6 +38,7 @@ func Run(ctx context.Context, cfg Config, h *History, s Sender, endInterval time
 		}
 		n, err := s.SendBatch(l.cfg.Group, l.out)
 		l.sent += uint64(n)
+		l.out = l.out[:0]
 		if err != nil {
 			return fmt.Errorf("sim: line %c: %w", 'A'+i, err)
 		}
@@ -51,16 +55,28 @@ func Run(ctx context.Context, cfg Config, h *History, s Sender, endInterval time
 		seq += uint64(n)
 		st.Packets++
 		st.Messages += uint64(n)
+		// Datagrams are sent in sendmmsg batches of up to sendBatch per
+		// line, and always before the pacing sleeps, so that batching never
+		// holds a datagram back in time.
 		for i, l := range lines {
 			l.impair(pkt)
-			if err := send(i); err != nil {
-				return st, err
+			if len(l.out) >= sendBatch {
+				if err := send(i); err != nil {
+					return st, err
+				}
 			}
 		}
 		if cfg.Rate > 0 {
 			due := start.Add(time.Duration(float64(st.Messages) / cfg.Rate * float64(time.Second)))
-			if d := time.Until(due); d > 200*time.Microsecond {
-				time.Sleep(d)
+			if d := time.Until(due); d > 0 {
+				for i := range lines {
+					if err := send(i); err != nil {
+						return st, err
+					}
+				}
+				if d = time.Until(due); d > 200*time.Microsecond {
+					time.Sleep(d)
+				}
 			}
 		}
 	}
@@ -84,7 +100,7 @@ func Run(ctx context.Context, cfg Config, h *History, s Sender, endInterval time
 			if next >= l.cfg.CutFrom && next < l.cfg.CutTo {
 				continue
 			}
-			l.out = append(l.out[:0], eos)
+			l.out = append(l.out, eos)
 			if err := send(i); err != nil {
 				return st, err
 			}

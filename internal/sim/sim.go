@@ -165,10 +165,9 @@ type lineState struct {
 	sent, lost, dups, reordered uint64
 }
 
-// impair runs one source packet through the line and leaves what to send
-// now in l.out (aliasing pkt or older copies).
+// impair runs one source packet through the line and appends what to send
+// now to l.out (copies, so that l.out may gather a batch).
 func (l *lineState) impair(pkt []byte) {
-	l.out = l.out[:0]
 	cp := append([]byte(nil), pkt...)
 	l.lag = append(l.lag, cp)
 	if len(l.lag) <= l.cfg.Lag {
@@ -204,9 +203,8 @@ func (l *lineState) emit(p []byte, seq uint64) {
 	}
 }
 
-// flush sends everything still lagging or held.
+// flush queues everything still lagging or held.
 func (l *lineState) flush() {
-	l.out = l.out[:0]
 	for _, p := range l.lag {
 		if moldudp64.Packet(p).Seq() >= l.cfg.CutFrom && moldudp64.Packet(p).Seq() < l.cfg.CutTo {
 			l.lost++

@@ -14,6 +14,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/HdrHistogram/hdrhistogram-go"
 	"golang.org/x/sys/unix"
 
 	"github.com/tickwire/tickwire/codec/moldudp64"
@@ -80,6 +81,11 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 	fmt.Fprintf(stdout, "recovery    %d requests (%d messages), %d retries, %d recovered, %d given up, %d overflow\n",
 		fst.Requests, fst.RequestedMessages, fst.Retries, fst.Recovered, fst.GivenUp, fst.RecoveryOverflow)
 	fmt.Fprintf(stdout, "kernel      drops: line A %d, line B %d\n", h.socks[lineA].Drops(), h.socks[lineB].Drops())
+	if l := h.lat; l.TotalCount() > 0 {
+		us := func(q float64) float64 { return float64(l.ValueAtQuantile(q)) / 1e3 }
+		fmt.Fprintf(stdout, "latency     kernel receive -> book updated, %d packets (%s poll): p50 %.1f us, p99 %.1f us, p99.9 %.1f us, max %.1f us\n",
+			l.TotalCount(), cfg.Feed.Poll, us(50), us(99), us(99.9), float64(l.Max())/1e3)
+	}
 	if h.p.Finished() {
 		fmt.Fprintln(stdout, "session     ended (end of session received, every message accounted for)")
 	}
@@ -94,6 +100,11 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
+// nanotime reads the wall clock (CLOCK_REALTIME, the clock of
+// SO_TIMESTAMPNS) through the vDSO, as time.Now does; unix.ClockGettime
+// would be a system call.
+func nanotime() int64 { return time.Now().UnixNano() }
+
 // handler is the live pipeline: sockets, poller and book, driven by one
 // goroutine.
 type handler struct {
@@ -103,6 +114,9 @@ type handler struct {
 	poller *mcast.Poller
 	batch  *mcast.Batch
 	stderr io.Writer
+	// lat records, per packet, the time from the kernel's receive
+	// timestamp to the packet's last message applied to the book (ns).
+	lat *hdrhistogram.Histogram
 }
 
 // requester sends MoldUDP64 request packets from the unicast socket whose
@@ -123,7 +137,8 @@ func (r *requester) Request(req moldudp64.Request) {
 
 func newHandler(cfg *config.Config, stderr io.Writer) (*handler, error) {
 	f := &cfg.Feed
-	h := &handler{cfg: cfg, stderr: stderr, batch: mcast.NewBatch(64, 2048)}
+	h := &handler{cfg: cfg, stderr: stderr, batch: mcast.NewBatch(64, 2048),
+		lat: hdrhistogram.New(1, int64(time.Minute), 3)}
 	for _, l := range []config.Line{f.LineA, f.LineB} {
 		s, err := mcast.Listen(mcast.Config{Group: l.GroupAddr, Source: l.SourceAddr, Interface: f.Interface, RecvBuffer: f.RecvBuffer})
 		if err != nil {
@@ -209,6 +224,9 @@ func (h *handler) loop(stopping *atomic.Bool, exitOnEnd bool) error {
 						ts = now
 					}
 					h.p.Packet(line, ts, h.batch.Payload(i))
+					if kts := h.batch.KernelTime(i); kts != 0 {
+						h.lat.RecordValue(nanotime() - kts)
+					}
 				}
 				if n < h.batch.Cap() {
 					break
