@@ -4,7 +4,7 @@ PKGS      := ./...
 BENCHTIME ?= 1s
 FUZZTIME  ?= 10s
 
-.PHONY: all build test vet race invariants lint bench fuzz generate sample clean
+.PHONY: all build test vet race invariants lint bench load fuzz generate sample clean
 
 all: build
 
@@ -30,6 +30,10 @@ lint:
 bench: build
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./codec/... ./feed/ ./book/ ./replay/ ./internal/pipeline/ | tee bin/bench.txt
 	$(GO) run ./tools/replaybench -tickwire bin/tickwire -gobench bin/bench.txt
+
+# load measures the live handler against the simulator on loopback multicast.
+load: build
+	$(GO) run ./tools/loadtest -tickwire bin/tickwire
 
 # fuzz runs every fuzz target for FUZZTIME each.
 fuzz:
