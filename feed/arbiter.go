@@ -68,6 +68,16 @@ type Arbiter struct {
 	sink  LineStats // counts of lines outside [0, MaxLines), discarded
 
 	shadow uint64 // invariants: next sequence the Handler has seen
+
+	maxJump uint64    // Options.MaxJump
+	jump    jumpProbe // the last packet that jumped too far
+}
+
+// jumpProbe remembers the last implausible packet, for corroboration.
+type jumpProbe struct {
+	set      bool
+	line     int
+	seq, end uint64
 }
 
 // NewArbiter returns an Arbiter that delivers to h. It allocates the hold pool
@@ -90,6 +100,7 @@ func NewArbiter(h Handler, opts ...Option) *Arbiter {
 		started:     o.Start != 0,
 		shadow:      o.Start,
 		clock:       math.MinInt64,
+		maxJump:     o.MaxJump,
 	}
 	if o.Requester != nil {
 		a.rec = newRecovery(o.Requester, o.Recovery, o.HoldPackets)
@@ -194,6 +205,11 @@ func (a *Arbiter) packet(ls *LineStats, line int, now int64, p moldudp64.Packet)
 		return
 	}
 	seq, count := p.Seq(), p.Count()
+	if a.maxJump > 0 && a.started && seq > a.known() && seq-a.known() > a.maxJump && !a.corroborated(line, seq, count) {
+		ls.Implausible++
+		a.stats.Implausible++
+		return
+	}
 	switch count {
 	case moldudp64.Heartbeat, moldudp64.EndOfSession:
 		if len(p) != moldudp64.HeaderLen {
@@ -232,6 +248,37 @@ func (a *Arbiter) packet(ls *LineStats, line int, now int64, p moldudp64.Packet)
 		a.next, a.shadow = seq, seq
 	}
 	a.data(ls, line, now, p, seq, seq+uint64(count))
+}
+
+// known returns the highest sequence number the arbiter knows of: the next
+// one owed, held packets' ends, announced tails.
+func (a *Arbiter) known() uint64 {
+	k := max(a.next, a.tail, a.pend, a.hold.lastEnd())
+	if a.rec != nil {
+		k = max(k, a.rec.known)
+	}
+	return k
+}
+
+// corroborated decides whether a packet starting too far ahead is a genuine
+// jump: another line has just shown a packet within MaxJump of it, or this
+// line's previous implausible packet ended where this one starts. Otherwise
+// the packet is remembered for the next call and rejected.
+func (a *Arbiter) corroborated(line int, seq uint64, count uint16) bool {
+	n := uint64(count)
+	if count == moldudp64.EndOfSession {
+		n = 0
+	}
+	j := &a.jump
+	if j.set {
+		near := seq-j.seq <= a.maxJump || j.seq-seq <= a.maxJump
+		if (j.line != line && near) || (j.line == line && seq == j.end && n > 0 && j.end != j.seq) {
+			j.set = false
+			return true
+		}
+	}
+	*j = jumpProbe{set: true, line: line, seq: seq, end: seq + n}
+	return false
 }
 
 // wellFormed reports whether every block of p parses and their number is the

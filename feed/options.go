@@ -8,6 +8,19 @@ type Options struct {
 	Session    [10]byte
 	SessionSet bool
 
+	// MaxJump, when not 0, guards against a well-formed packet with a wild
+	// sequence number (a corrupt or rogue sender): once the feed has
+	// started, a packet (or heartbeat) starting more than MaxJump beyond
+	// every sequence known so far is dropped and counted as Implausible,
+	// unless it is corroborated: by a packet of another line starting
+	// within MaxJump of it, or by the same line continuing it contiguously
+	// (a genuine jump, such as a single-line late join, keeps going). The
+	// packet that first showed the jump is dropped; its messages come from
+	// the other line or recovery. Without the guard such a packet opens a
+	// hole up to it, which is requested and finally given up as an enormous
+	// gap, after which every genuine packet is a duplicate.
+	MaxJump uint64
+
 	// Start is the first sequence expected. Default 1, the first sequence of
 	// every MoldUDP64 session. 0 joins mid-session: the first well-formed
 	// data packet (its sequence) or heartbeat (the sequence it announces)
@@ -64,6 +77,11 @@ const (
 // WithSession accepts only packets of session s (Options.Session).
 func WithSession(s [10]byte) Option {
 	return func(o *Options) { o.Session, o.SessionSet = s, true }
+}
+
+// WithMaxJump sets Options.MaxJump.
+func WithMaxJump(n uint64) Option {
+	return func(o *Options) { o.MaxJump = n }
 }
 
 // WithStart sets the first sequence expected (Options.Start); 0 joins the

@@ -15,6 +15,7 @@ type LineStats struct {
 	EndOfSession uint64 // end-of-session packets (count 0xFFFF)
 	Malformed    uint64 // packets treated as not received, see Stats.Malformed
 	OtherSession uint64 // packets of another session
+	Implausible  uint64 // packets dropped as too far ahead, see Options.MaxJump
 }
 
 // Stats counts the work of an Arbiter since NewArbiter.
@@ -43,6 +44,7 @@ type Stats struct {
 	// duplicate counts as a duplicate.
 	Malformed    uint64
 	OtherSession uint64 // packets of another session, dropped
+	Implausible  uint64 // packets too far ahead and not corroborated (Options.MaxJump), dropped
 
 	// Recovery (WithRecovery); all zero without it.
 	Requests          uint64 // request packets sent

@@ -39,6 +39,7 @@ type Feed struct {
 	LineB      Line      `yaml:"line_b"`
 	RecvBuffer int       `yaml:"recv_buffer"`
 	Poll       string    `yaml:"poll"`
+	MaxJump    uint64    `yaml:"max_jump"`
 	CPU        int       `yaml:"cpu"`
 	Hold       Hold      `yaml:"hold"`
 	Rerequest  Rerequest `yaml:"rerequest"`
@@ -116,6 +117,7 @@ func Default() *Config {
 	return &Config{
 		Feed: Feed{
 			Poll:       "epoll",
+			MaxJump:    1 << 24,
 			CPU:        -1,
 			RecvBuffer: 4 << 20,
 			Hold:       Hold{Packets: 4096, Bytes: 8 << 20},

@@ -14,6 +14,10 @@ import (
 	"github.com/tickwire/tickwire/replay"
 )
 
+// DefaultMaxJump is the MaxJump replay and the handler use unless told
+// otherwise: about 15 seconds of NASDAQ's record peak rate.
+const DefaultMaxJump = 1 << 24
+
 // MaxLines bounds the number of distinct lines (file, destination) one
 // pipeline tracks; datagrams of further lines are counted as foreign.
 const MaxLines = feed.MaxLines
@@ -46,6 +50,10 @@ type Config struct {
 	// far ahead the other line may run.
 	HoldPackets int
 	HoldTime    int64
+	// MaxJump drops, unless another line corroborates it, a packet starting
+	// more than this many messages beyond every sequence known (a wild
+	// sequence number); 0 turns the guard off. See feed.Options.MaxJump.
+	MaxJump uint64
 	// HoldBytes bounds the bytes held ahead of holes (0: the feed's default).
 	HoldBytes int
 	// Requester, when set, turns on gap recovery (live feeds): holes are
@@ -174,6 +182,7 @@ func New(cfg Config) (*Pipeline, error) {
 	if cfg.HoldBytes > 0 {
 		fopts = append(fopts, feed.WithHoldBytes(cfg.HoldBytes))
 	}
+	fopts = append(fopts, feed.WithMaxJump(cfg.MaxJump))
 	if cfg.Requester != nil {
 		if err := cfg.Recovery.Validate(); err != nil {
 			return nil, err

@@ -144,8 +144,8 @@ func (g *Group) WriteSummary(w io.Writer, s Summary) {
 			name, st.NotMoldUDP, st.BeforeSession, st.OtherSession)
 	}
 	if fs.Packets > 0 {
-		fmt.Fprintf(w, "packets     %d; duplicates %d, held for a hole %d, heartbeats %d, end of session %d, malformed %d\n",
-			fs.Packets, fs.Duplicates, fs.Held, fs.Heartbeats, fs.EndOfSession, fs.Malformed)
+		fmt.Fprintf(w, "packets     %d; duplicates %d, held for a hole %d, heartbeats %d, end of session %d, malformed %d, implausible sequence %d\n",
+			fs.Packets, fs.Duplicates, fs.Held, fs.Heartbeats, fs.EndOfSession, fs.Malformed, fs.Implausible)
 	}
 	fmt.Fprintf(w, "gaps        %d (%d messages missing)\n", st.Gaps, st.GapMessages)
 	for _, g := range st.GapList {

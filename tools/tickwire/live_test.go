@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,6 +13,10 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/tickwire/tickwire/codec/itch"
+	"github.com/tickwire/tickwire/codec/moldudp64"
+	"github.com/tickwire/tickwire/feed/mcast"
 )
 
 var (
@@ -142,5 +147,85 @@ books_on_exit: %s
 				t.Errorf("no re-request was needed: the test did not exercise recovery")
 			}
 		})
+	}
+}
+
+// TestLiveHandlerBadInput injects bad datagrams into line A's group while
+// the simulator plays: garbage, another session, a packet whose blocks do
+// not match its count, and a well-formed packet with a wild sequence number
+// carrying an Add Order. Each is counted and reported; none reaches the
+// book, whose final state equals the generator's.
+func TestLiveHandlerBadInput(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end with processes")
+	}
+	bin := binary(t)
+	dir := t.TempDir()
+	port := 20000 + rand.IntN(20000)
+	groupA := fmt.Sprintf("239.79.%d.1:%d", rand.IntN(250), port)
+	groupB := fmt.Sprintf("239.79.%d.2:%d", rand.IntN(250), port)
+	want, got := filepath.Join(dir, "want.jsonl"), filepath.Join(dir, "got.jsonl")
+	cfg := filepath.Join(dir, "tickwire.yaml")
+	if err := os.WriteFile(cfg, []byte(fmt.Sprintf("feed:\n  interface: lo\n  line_a: {group: %s}\n  line_b: {group: %s}\nbooks_on_exit: %s\n",
+		groupA, groupB, got)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	run := exec.Command(bin, "run", "-config", cfg, "-exit-on-end")
+	var runOut bytes.Buffer
+	run.Stdout, run.Stderr = &runOut, &runOut
+	if err := run.Start(); err != nil {
+		t.Fatal(err)
+	}
+	sim := exec.Command(bin, "sim", "-messages", "40000", "-instruments", "30", "-seed", "9", "-books", want,
+		"-group-a", groupA, "-group-b", groupB, "-rate", "40000", "-start-delay", "300ms")
+	var simOut bytes.Buffer
+	sim.Stdout, sim.Stderr = &simOut, &simOut
+	if err := sim.Start(); err != nil {
+		t.Fatal(err)
+	}
+
+	sender, err := mcast.NewSender("lo", 1, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sender.Close()
+	dst := netip.MustParseAddrPort(groupA)
+	session := moldudp64.MakeSession("TICKWIRE01")
+	add := (&itch.AddOrderMsg{Header: itch.Header{Locate: 1}, Ref: 1 << 40, Side: itch.Buy, Shares: 999, Stock: itch.Alpha8("AAPL"), Price: 1}).Append(nil)
+	wild := moldudp64.AppendBlock(moldudp64.AppendHeader(nil, session, 1_000_000_000_000, 1), add)
+	other := moldudp64.AppendBlock(moldudp64.AppendHeader(nil, moldudp64.MakeSession("OTHER00001"), 5, 1), add)
+	// Says 4 blocks, has 1; ahead of the feed (a packet behind it would be
+	// dropped as a duplicate on its header alone), within the jump bound.
+	short := moldudp64.AppendBlock(moldudp64.AppendHeader(nil, session, 10_000_000, 4), add)
+	time.Sleep(500 * time.Millisecond)                                              // the session is under way
+	for i := 0; i < 5; i++ {
+		for _, p := range [][]byte{[]byte("junk"), other, short, wild} {
+			if err := sender.Send(dst, p); err != nil {
+				t.Fatal(err)
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+
+	done := make(chan error, 1)
+	go func() { done <- run.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("tickwire run: %v\n%s", err, runOut.String())
+		}
+	case <-time.After(60 * time.Second):
+		run.Process.Kill()
+		t.Fatalf("tickwire run did not finish\n%s", runOut.String())
+	}
+	sim.Wait()
+	out := runOut.String()
+	t.Logf("handler:\n%s", out)
+	sameBooks(t, got, want)
+	for _, s := range []string{"5 not MoldUDP64", "5 of other sessions", "malformed 5", "implausible sequence 5",
+		"datagrams that are not MoldUDP64 in the last second", "implausible sequence number", "gaps        0 "} {
+		if !strings.Contains(out, s) {
+			t.Errorf("handler output lacks %q", s)
+		}
 	}
 }

@@ -33,6 +33,7 @@ func replayCmd(args []string, stdout, stderr io.Writer) int {
 		holdPackets = fs.Int("hold-packets", 1024, "packets held ahead of a hole before it is declared a gap")
 		holdTime    = fs.Duration("hold-time", 0, "capture time a hole may stay open before it is declared a gap (0: bounded by --hold-packets only)")
 		top         = fs.Int("top", 10, "instruments in the summary's top-of-book table")
+		maxJump     = fs.Uint64("max-jump", pipeline.DefaultMaxJump, "drop a packet starting this many messages beyond all known, unless another line corroborates it (0: off)")
 		quiet       = fs.Bool("q", false, "print no summary")
 		cpuprofile  = fs.String("cpuprofile", "", "write a CPU profile to `FILE`")
 		shards      = fs.Int("shards", runtime.NumCPU(), "book shards, each on its own pinned thread reading the whole input and owning locate mod N")
@@ -60,6 +61,7 @@ func replayCmd(args []string, stdout, stderr io.Writer) int {
 		Instruments: *instruments,
 		HoldPackets: *holdPackets,
 		HoldTime:    int64(*holdTime),
+		MaxJump:     *maxJump,
 	}
 	var err error
 	if cfg.Ports, err = parsePorts(*ports); err != nil {

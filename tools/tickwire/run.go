@@ -100,6 +100,55 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
+// faultCounts are the counters of bad input the receive loop reports.
+type faultCounts struct {
+	notMold, otherSession, malformedPkts, implausible, malformedMsgs, unknownTypes, anomalies, gaps uint64
+}
+
+// logFaults reports, at most once per call (the loop calls it once a
+// second), the bad input that arrived since the last report: what it was,
+// how many, and where (the sequence numbers the pipeline recorded). It
+// returns the counts to compare with next time.
+func (h *handler) logFaults(prev faultCounts) faultCounts {
+	st, fs := h.p.Stats(), h.p.FeedStats()
+	an := h.p.Book().Anomalies()
+	now := faultCounts{st.NotMoldUDP, st.OtherSession, fs.Malformed, fs.Implausible, st.Malformed, st.UnknownTypes, an.Total(), st.Gaps}
+	report := func(what string, d uint64, where string) {
+		if d > 0 {
+			fmt.Fprintf(h.stderr, "tickwire run: %d %s in the last second%s\n", d, what, where)
+		}
+	}
+	report("datagrams that are not MoldUDP64", now.notMold-prev.notMold, "")
+	report("MoldUDP64 packets of another session", now.otherSession-prev.otherSession, "")
+	report("malformed MoldUDP64 packets (block lengths do not match the packet)", now.malformedPkts-prev.malformedPkts, "")
+	report("MoldUDP64 packets with an implausible sequence number (far ahead, not corroborated)", now.implausible-prev.implausible, "")
+	if d := now.malformedMsgs - prev.malformedMsgs; d > 0 {
+		where := ""
+		if n := len(st.MsgErrors); n > 0 {
+			where = "; latest: " + st.MsgErrors[n-1].String()
+		}
+		report("malformed ITCH messages", d, where)
+	}
+	report("ITCH messages of unknown types (skipped)", now.unknownTypes-prev.unknownTypes, "")
+	if d := now.anomalies - prev.anomalies; d > 0 {
+		where := ""
+		if n := len(an.Records); n > 0 {
+			r := an.Records[n-1]
+			where = fmt.Sprintf("; latest recorded: sequence %d, %s, order %d, locate %d", r.Seq, r.Kind, r.Ref, r.Locate)
+		}
+		report("book anomalies", d, where)
+	}
+	if d := now.gaps - prev.gaps; d > 0 {
+		where := ""
+		if n := len(st.GapList); n > 0 {
+			g := st.GapList[n-1]
+			where = fmt.Sprintf("; latest: %d message(s) from sequence %d", g.Count, g.First)
+		}
+		report("gaps given up", d, where)
+	}
+	return now
+}
+
 // nanotime reads the wall clock (CLOCK_REALTIME, the clock of
 // SO_TIMESTAMPNS) through the vDSO, as time.Now does; unix.ClockGettime
 // would be a system call.
@@ -157,6 +206,7 @@ func newHandler(cfg *config.Config, stderr io.Writer) (*handler, error) {
 		HoldPackets: f.Hold.Packets,
 		HoldBytes:   f.Hold.Bytes,
 		HoldTime:    int64(f.Rerequest.MaxAge),
+		MaxJump:     f.MaxJump,
 	}
 	if rr := f.Rerequest; rr.ServerAddr.IsValid() {
 		s, err := mcast.ListenUnicast(netip.AddrPortFrom(netip.IPv4Unspecified(), 0))
@@ -206,6 +256,7 @@ func (h *handler) loop(stopping *atomic.Bool, exitOnEnd bool) error {
 		}
 	}
 	var drops [2]uint64
+	var seen faultCounts
 	lastCheck := time.Now()
 	for !stopping.Load() {
 		if err := h.poller.Wait(time.Millisecond); err != nil && !errors.Is(err, mcast.ErrTimeout) {
@@ -239,6 +290,7 @@ func (h *handler) loop(stopping *atomic.Bool, exitOnEnd bool) error {
 		}
 		if t := time.Now(); t.Sub(lastCheck) >= time.Second {
 			lastCheck = t
+			seen = h.logFaults(seen)
 			for line := lineA; line <= lineB; line++ {
 				if d := h.socks[line].Drops(); d > drops[line] {
 					fmt.Fprintf(h.stderr, "tickwire run: alarm: line %c: the kernel dropped %d datagrams (socket buffer full; raise feed.recv_buffer and net.core.rmem_max)\n", 'A'+line, d-drops[line])
