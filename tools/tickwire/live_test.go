@@ -197,7 +197,7 @@ func TestLiveHandlerBadInput(t *testing.T) {
 	// Says 4 blocks, has 1; ahead of the feed (a packet behind it would be
 	// dropped as a duplicate on its header alone), within the jump bound.
 	short := moldudp64.AppendBlock(moldudp64.AppendHeader(nil, session, 10_000_000, 4), add)
-	time.Sleep(500 * time.Millisecond)                                              // the session is under way
+	time.Sleep(500 * time.Millisecond) // the session is under way
 	for i := 0; i < 5; i++ {
 		for _, p := range [][]byte{[]byte("junk"), other, short, wild} {
 			if err := sender.Send(dst, p); err != nil {
