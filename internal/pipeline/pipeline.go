@@ -50,6 +50,9 @@ type Config struct {
 	// far ahead the other line may run.
 	HoldPackets int
 	HoldTime    int64
+	// Start is the first sequence number expected: 0 or 1 from the start
+	// of the session, N after a snapshot that reflects messages before N.
+	Start uint64
 	// MaxJump drops, unless another line corroborates it, a packet starting
 	// more than this many messages beyond every sequence known (a wild
 	// sequence number); 0 turns the guard off. See feed.Options.MaxJump.
@@ -143,6 +146,10 @@ type Pipeline struct {
 	cross crossCheck // invariants build only
 
 	endSeq uint64 // sequence announced by the first end-of-session packet
+
+	fopts     []feed.Option // the arbiter's options, for Restart
+	snapshots uint64        // snapshot messages applied (Snapshot)
+	restarts  uint64
 }
 
 // New returns a pipeline for cfg.
@@ -183,6 +190,10 @@ func New(cfg Config) (*Pipeline, error) {
 		fopts = append(fopts, feed.WithHoldBytes(cfg.HoldBytes))
 	}
 	fopts = append(fopts, feed.WithMaxJump(cfg.MaxJump))
+	if cfg.Start > 1 {
+		fopts = append(fopts, feed.WithStart(cfg.Start))
+	}
+	p.fopts = fopts
 	if cfg.Requester != nil {
 		if err := cfg.Recovery.Validate(); err != nil {
 			return nil, err
@@ -339,6 +350,34 @@ func (p *Pipeline) accept(payload []byte) (moldudp64.Packet, bool) {
 	}
 	return pkt, true
 }
+
+// Snapshot applies one message of a snapshot (GLIMPSE: the directory,
+// instrument states and every live order as an Add) to the book. Snapshot
+// messages carry no feed sequence number; they are counted apart from the
+// feed's. msg is not retained.
+func (p *Pipeline) Snapshot(msg []byte) {
+	p.snapshots++
+	if err := itch.Check(msg); err != nil {
+		p.bad(0, msg, err)
+		return
+	}
+	p.book.Apply(0, itch.Message(msg))
+}
+
+// Restart empties the book and restarts the feed at sequence next, as
+// after a snapshot that reflects every message before next: the caller then
+// applies the snapshot with Snapshot. Counters are kept; the arbiter's
+// start over (its hold pool is allocated anew: a rare event).
+func (p *Pipeline) Restart(next uint64) {
+	p.book.Reset()
+	p.restarts++
+	p.endSeq = 0
+	opts := append(p.fopts[:len(p.fopts):len(p.fopts)], feed.WithStart(next))
+	p.arb = feed.NewArbiter(p, opts...)
+}
+
+// SnapshotStats returns the snapshot messages applied and the restarts.
+func (p *Pipeline) SnapshotStats() (messages, restarts uint64) { return p.snapshots, p.restarts }
 
 // Tick runs the feed's timers (hold time, recovery) at time now (ns) when
 // no packet arrives; a live receive loop calls it at least every
