@@ -43,6 +43,19 @@ type Feed struct {
 	CPU        int       `yaml:"cpu"`
 	Hold       Hold      `yaml:"hold"`
 	Rerequest  Rerequest `yaml:"rerequest"`
+	Snapshot   Snapshot  `yaml:"snapshot"`
+}
+
+// Snapshot configures the GLIMPSE snapshot server (SoupBinTCP): the book
+// is built from it at start (a late join) and rebuilt from it when gap
+// recovery fails.
+type Snapshot struct {
+	Server   string        `yaml:"server"`
+	Username string        `yaml:"username"`
+	Password string        `yaml:"password"`
+	Timeout  time.Duration `yaml:"timeout"`
+
+	ServerAddr netip.AddrPort `yaml:"-"`
 }
 
 // Line is one multicast line.
@@ -121,6 +134,7 @@ func Default() *Config {
 			CPU:        -1,
 			RecvBuffer: 4 << 20,
 			Hold:       Hold{Packets: 4096, Bytes: 8 << 20},
+			Snapshot:   Snapshot{Timeout: 30 * time.Second},
 			Rerequest: Rerequest{FillTime: 2 * time.Millisecond, MaxOutstanding: 8, MaxCount: 500,
 				Timeout: 50 * time.Millisecond, Backoff: 2, MaxRetries: 5, MaxAge: 5 * time.Second},
 		},
@@ -246,6 +260,23 @@ func (c *Config) validate() error {
 		return bad("feed.rerequest.max_retries", "%d: negative", r.MaxRetries)
 	case r.MaxAge <= r.FillTime:
 		return bad("feed.rerequest.max_age", "%v: must exceed fill_time (%v)", r.MaxAge, r.FillTime)
+	}
+	sn := &f.Snapshot
+	if sn.Server != "" {
+		ap, err := netip.ParseAddrPort(sn.Server)
+		if err != nil || ap.Port() == 0 || ap.Addr().IsMulticast() {
+			return bad("feed.snapshot.server", "%q is not a unicast address:port", sn.Server)
+		}
+		sn.ServerAddr = ap
+		if len(sn.Username) > 6 {
+			return bad("feed.snapshot.username", "%q is longer than 6 characters (SoupBinTCP Alpha(6))", sn.Username)
+		}
+		if len(sn.Password) > 10 {
+			return bad("feed.snapshot.password", "longer than 10 characters (SoupBinTCP Alpha(10))")
+		}
+	}
+	if sn.Timeout <= 0 {
+		return bad("feed.snapshot.timeout", "%v: must be positive", sn.Timeout)
 	}
 	if c.Book.Orders < 1 || c.Book.Orders > 1<<30 {
 		return bad("book.orders", "%d: want 1 to 2^30", c.Book.Orders)

@@ -59,6 +59,8 @@ func TestRefusedNamingTheKey(t *testing.T) {
 		{minimal + "book: {orders: 0}\n", "book.orders"},
 		{minimal + "  session: ELEVENCHARSX\n", "feed.session"},
 		{minimal + "  rerequest: {timeout: fast}\n", "timeout"},
+		{minimal + "  snapshot: {server: nowhere}\n", "feed.snapshot.server"},
+		{minimal + "  snapshot: {server: 127.0.0.1:5, username: toolonguser}\n", "feed.snapshot.username"},
 	} {
 		_, err := Parse(strings.NewReader(c.yaml))
 		if err == nil || !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), c.key) {
