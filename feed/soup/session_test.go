@@ -199,11 +199,19 @@ func TestSessionReconnectsAfterDrop(t *testing.T) {
 		t.Fatalf("no end of session; %d messages", r.count())
 	}
 	checkStream(t, &r, h, 1)
+	// The counter is bumped on the reconnect timer's goroutine and may lag
+	// the handler's calls by a moment: let it catch up.
+	for deadline := time.Now().Add(time.Second); s.Stats().Reconnects < 4 && time.Now().Before(deadline); {
+		time.Sleep(5 * time.Millisecond)
+	}
 	if st := s.Stats(); st.Reconnects < 4 {
 		t.Fatalf("Reconnects = %d, want at least 4", st.Reconnects)
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if len(r.logins) < 5 {
+		t.Fatalf("%d logins, want 5 (one per 700 messages)", len(r.logins))
+	}
 	for i, next := range r.logins[1:] {
 		if next != uint64(i+1)*700+1 || r.sessions[i+1] != "SESS1" {
 			t.Fatalf("login %d resumed at %d in %q", i+1, next, r.sessions[i+1])

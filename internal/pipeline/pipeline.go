@@ -364,12 +364,15 @@ func (p *Pipeline) Snapshot(msg []byte) {
 	p.book.Apply(0, itch.Message(msg))
 }
 
-// Restart empties the book and restarts the feed at sequence next, as
-// after a snapshot that reflects every message before next: the caller then
-// applies the snapshot with Snapshot. Counters are kept; the arbiter's
-// start over (its hold pool is allocated anew: a rare event).
+// ResetBook empties the book before a snapshot is applied to it.
+func (p *Pipeline) ResetBook() { p.book.Reset() }
+
+// Restart restarts the feed at sequence next, the sequence a snapshot just
+// applied with Snapshot ends at (GLIMPSE's G): what was held is dropped,
+// packets before next are duplicates from now on. The pipeline's counters
+// are kept, the arbiter's start over (its hold pool is allocated anew: a
+// rare event).
 func (p *Pipeline) Restart(next uint64) {
-	p.book.Reset()
 	p.restarts++
 	p.endSeq = 0
 	opts := append(p.fopts[:len(p.fopts):len(p.fopts)], feed.WithStart(next))

@@ -53,6 +53,9 @@ func Run(ctx context.Context, cfg Config, h *History, s Sender, endInterval time
 		var n int
 		pkt, n = h.AppendPacket(pkt[:0], session, seq, 0xFFFE, cfg.MaxPayload)
 		seq += uint64(n)
+		if cfg.Progress != nil {
+			cfg.Progress.Store(seq)
+		}
 		st.Packets++
 		st.Messages += uint64(n)
 		// Datagrams are sent in sendmmsg batches of up to sendBatch per

@@ -17,6 +17,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"net/netip"
+	"sync/atomic"
 
 	"github.com/tickwire/tickwire/codec/itch"
 	"github.com/tickwire/tickwire/codec/moldudp64"
@@ -55,6 +56,10 @@ type Config struct {
 	// EndOfSession is the number of end-of-session packets sent on each line
 	// after the last message (default 3).
 	EndOfSession int
+	// Progress, when set, is updated with the next sequence number to send
+	// after each packet: a GLIMPSE server serving snapshots of "now" reads
+	// it from another goroutine.
+	Progress *atomic.Uint64
 }
 
 func (c *Config) validate() error {

@@ -229,3 +229,83 @@ func TestLiveHandlerBadInput(t *testing.T) {
 		}
 	}
 }
+
+// TestLiveHandlerSnapshot covers the GLIMPSE paths: a handler started
+// mid-session with no re-request server builds its books from a snapshot
+// and goes on from its sequence; and a handler whose recovery fails (the
+// re-request server down throughout, both lines cut over the same range)
+// marks its books stale and rebuilds them from a snapshot. Either way the
+// final books equal the generator's.
+func TestLiveHandlerSnapshot(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end with processes")
+	}
+	bin := binary(t)
+	for _, c := range []struct {
+		name      string
+		late      bool
+		extraSim  []string
+		extraConf string
+		wantLog   string
+	}{
+		{"late join", true, nil, "", "books built from a snapshot"},
+		{"failed recovery", false,
+			[]string{"-cut-a", "15000:17000", "-cut-b", "15500:17500", "-rerequest-down", "1h"},
+			"  rerequest: {server: RR, fill_time: 2ms, timeout: 20ms, max_retries: 2, max_age: 300ms}\n",
+			"books rebuilt from a snapshot"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			dir := t.TempDir()
+			port := 20000 + rand.IntN(20000)
+			groupA := fmt.Sprintf("239.80.%d.1:%d", rand.IntN(250), port)
+			groupB := fmt.Sprintf("239.80.%d.2:%d", rand.IntN(250), port)
+			rr := fmt.Sprintf("127.0.0.1:%d", freeUDPPort(t))
+			glimpse := fmt.Sprintf("127.0.0.1:%d", freeUDPPort(t)) // a TCP port free by the same token
+			want, got := filepath.Join(dir, "want.jsonl"), filepath.Join(dir, "got.jsonl")
+			cfg := filepath.Join(dir, "tickwire.yaml")
+			conf := fmt.Sprintf("feed:\n  interface: lo\n  line_a: {group: %s}\n  line_b: {group: %s}\n  snapshot: {server: %s, username: tw, password: secret}\n%sbooks_on_exit: %s\n",
+				groupA, groupB, glimpse, strings.ReplaceAll(c.extraConf, "RR", rr), got)
+			if err := os.WriteFile(cfg, []byte(conf), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			simArgs := append([]string{"sim", "-messages", "40000", "-instruments", "40", "-seed", "13", "-books", want,
+				"-group-a", groupA, "-group-b", groupB, "-rate", "50000", "-glimpse", glimpse,
+				"-soup-user", "tw", "-soup-password", "secret", "-rerequest", rr, "-linger", "3s"}, c.extraSim...)
+			if !c.late {
+				simArgs = append(simArgs, "-start-delay", "400ms")
+			}
+			sim := exec.Command(bin, simArgs...)
+			var simOut, runOut bytes.Buffer
+			sim.Stdout, sim.Stderr = &simOut, &simOut
+			if err := sim.Start(); err != nil {
+				t.Fatal(err)
+			}
+			defer func() { sim.Process.Kill(); sim.Wait() }()
+			time.Sleep(map[bool]time.Duration{true: 300 * time.Millisecond, false: 100 * time.Millisecond}[c.late])
+			run := exec.Command(bin, "run", "-config", cfg, "-exit-on-end")
+			run.Stdout, run.Stderr = &runOut, &runOut
+			if err := run.Start(); err != nil {
+				t.Fatal(err)
+			}
+			done := make(chan error, 1)
+			go func() { done <- run.Wait() }()
+			select {
+			case err := <-done:
+				if err != nil {
+					t.Fatalf("tickwire run: %v\n%s\nsim:\n%s", err, runOut.String(), simOut.String())
+				}
+			case <-time.After(60 * time.Second):
+				run.Process.Kill()
+				t.Fatalf("tickwire run did not finish\n%s\nsim:\n%s", runOut.String(), simOut.String())
+			}
+			out := runOut.String()
+			t.Logf("handler:\n%s", out)
+			sameBooks(t, got, want)
+			for _, s := range []string{c.wantLog, "session     ended", "0 anomalies"} {
+				if !strings.Contains(out, s) {
+					t.Errorf("handler output lacks %q", s)
+				}
+			}
+		})
+	}
+}

@@ -18,8 +18,10 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/tickwire/tickwire/codec/moldudp64"
+	"github.com/tickwire/tickwire/codec/soupbintcp"
 	"github.com/tickwire/tickwire/feed"
 	"github.com/tickwire/tickwire/feed/mcast"
+	"github.com/tickwire/tickwire/feed/soup"
 	"github.com/tickwire/tickwire/internal/config"
 	"github.com/tickwire/tickwire/internal/pipeline"
 )
@@ -86,6 +88,9 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "latency     kernel receive -> book updated, %d packets (%s poll): p50 %.1f us, p99 %.1f us, p99.9 %.1f us, max %.1f us\n",
 			l.TotalCount(), cfg.Feed.Poll, us(50), us(99), us(99.9), float64(l.Max())/1e3)
 	}
+	if n, r := h.p.SnapshotStats(); n > 0 {
+		fmt.Fprintf(stdout, "snapshot    %d snapshot messages applied, %d rebuild(s) after failed recovery (packet counters above are since the last)\n", n, r)
+	}
 	if h.p.Finished() {
 		fmt.Fprintln(stdout, "session     ended (end of session received, every message accounted for)")
 	}
@@ -98,6 +103,89 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	return 0
+}
+
+// rebuild recovers from a gap that recovery gave up: the books are marked
+// stale (status line), rebuilt from a snapshot, and the feed goes on from
+// the snapshot's sequence number. The sockets keep buffering meanwhile.
+func (h *handler) rebuild() error {
+	g := h.p.Stats().GapList
+	last := g[len(g)-1]
+	fmt.Fprintf(h.stderr, "tickwire run: status: books stale: %d message(s) from sequence %d could not be recovered; rebuilding from a snapshot\n", last.Count, last.First)
+	snap, next, err := fetchSnapshot(h.cfg.Feed.Snapshot)
+	if err != nil {
+		return fmt.Errorf("rebuilding from a snapshot: %w", err)
+	}
+	h.p.ResetBook()
+	for _, m := range snap {
+		h.p.Snapshot(m)
+	}
+	h.p.Restart(next)
+	fmt.Fprintf(h.stderr, "tickwire run: status: live: books rebuilt from a snapshot of %d messages; the feed goes on from sequence %d\n", len(snap), next)
+	return nil
+}
+
+// snapshotCollector receives a GLIMPSE snapshot over SoupBinTCP. Its
+// methods run on the SoupBinTCP session's event loop; fetchSnapshot reads
+// the result only after done is signalled.
+type snapshotCollector struct {
+	loader *feed.SnapshotLoader
+	msgs   [][]byte
+	done   chan error
+	sent   bool
+}
+
+func (c *snapshotCollector) finish(err error) {
+	if !c.sent {
+		c.sent = true
+		c.done <- err
+	}
+}
+
+func (c *snapshotCollector) Message(seq uint64, msg []byte) {
+	if c.sent {
+		return
+	}
+	end, err := c.loader.Message(msg)
+	if err != nil {
+		c.finish(err)
+	} else if end {
+		c.finish(nil)
+	}
+}
+
+func (c *snapshotCollector) LoggedIn(string, uint64) {}
+
+func (c *snapshotCollector) EndOfSession() {
+	c.finish(errors.New("the server ended the session before the end of the snapshot"))
+}
+
+func (c *snapshotCollector) Rejected(reason byte) {
+	c.finish(fmt.Errorf("login rejected: %s", soupbintcp.RejectReason(reason)))
+}
+
+// fetchSnapshot logs in to the GLIMPSE server (requested sequence 1, as
+// GLIMPSE wants) and returns the snapshot's ITCH messages and the feed
+// sequence number its end-of-snapshot message gives: the next to apply.
+func fetchSnapshot(sc config.Snapshot) ([][]byte, uint64, error) {
+	c := &snapshotCollector{done: make(chan error, 1)}
+	c.loader = feed.NewSnapshotLoader(func(msg []byte) { c.msgs = append(c.msgs, append([]byte(nil), msg...)) })
+	sess, err := soup.Dial(soup.Config{Addr: sc.ServerAddr.String(), Username: sc.Username, Password: sc.Password, Seq: 1}, c)
+	if err != nil {
+		return nil, 0, fmt.Errorf("snapshot server %s: %w", sc.ServerAddr, err)
+	}
+	defer sess.Close()
+	select {
+	case err := <-c.done:
+		if err != nil {
+			return nil, 0, fmt.Errorf("snapshot server %s: %w", sc.ServerAddr, err)
+		}
+		return c.msgs, c.loader.Next(), nil
+	case <-sess.Done():
+		return nil, 0, fmt.Errorf("snapshot server %s: session ended before the end of the snapshot: %v", sc.ServerAddr, sess.Err())
+	case <-time.After(sc.Timeout):
+		return nil, 0, fmt.Errorf("snapshot server %s: no complete snapshot within %v", sc.ServerAddr, sc.Timeout)
+	}
 }
 
 // faultCounts are the counters of bad input the receive loop reports.
@@ -220,10 +308,25 @@ func newHandler(cfg *config.Config, stderr io.Writer) (*handler, error) {
 			MaxCount: uint16(rr.MaxCount), Timeout: int64(rr.Timeout), Backoff: rr.Backoff,
 			MaxRetries: rr.MaxRetries, MaxAge: int64(rr.MaxAge)}
 	}
+	// With a snapshot server, the books start from a snapshot and the feed
+	// from its sequence number. The lines are joined already, so what is
+	// multicast meanwhile waits in the socket buffers.
+	var snap [][]byte
+	if f.Snapshot.ServerAddr.IsValid() {
+		var err error
+		if snap, pc.Start, err = fetchSnapshot(f.Snapshot); err != nil {
+			h.close()
+			return nil, err
+		}
+		fmt.Fprintf(stderr, "tickwire run: status: books built from a snapshot of %d messages; the feed goes on from sequence %d\n", len(snap), pc.Start)
+	}
 	p, err := pipeline.New(pc)
 	if err != nil {
 		h.close()
 		return nil, err
+	}
+	for _, m := range snap {
+		p.Snapshot(m)
 	}
 	h.p = p
 	if h.poller, err = mcast.NewPoller(f.Poll == "busy", h.socks...); err != nil {
@@ -257,6 +360,7 @@ func (h *handler) loop(stopping *atomic.Bool, exitOnEnd bool) error {
 	}
 	var drops [2]uint64
 	var seen faultCounts
+	var gaps uint64
 	lastCheck := time.Now()
 	for !stopping.Load() {
 		if err := h.poller.Wait(time.Millisecond); err != nil && !errors.Is(err, mcast.ErrTimeout) {
@@ -285,6 +389,16 @@ func (h *handler) loop(stopping *atomic.Bool, exitOnEnd bool) error {
 			}
 		}
 		h.p.Tick(time.Now().UnixNano())
+		if g := h.p.Stats().Gaps; g > gaps {
+			gaps = g
+			if h.cfg.Feed.Snapshot.ServerAddr.IsValid() {
+				if err := h.rebuild(); err != nil {
+					return err
+				}
+			} else {
+				fmt.Fprintf(h.stderr, "tickwire run: status: books may be stale: %d gap(s) given up and no snapshot server configured\n", g)
+			}
+		}
 		if exitOnEnd && h.p.Finished() {
 			return nil
 		}

@@ -12,6 +12,7 @@ import (
 	"os/signal"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -48,6 +49,9 @@ func simCmd(args []string, stdout, stderr io.Writer) int {
 		rrDelay     = fs.Duration("rerequest-delay", 0, "delay before answering a re-request (a slow server)")
 		rrLoss      = fs.Float64("rerequest-loss", 0, "probability of ignoring a re-request (a lossy server)")
 		rrDown      = fs.Duration("rerequest-down", 0, "re-request server down for this long from the start")
+		glimpseAddr = fs.String("glimpse", "", "serve GLIMPSE snapshots of the session so far over SoupBinTCP on `ADDR:PORT`")
+		soupUser    = fs.String("soup-user", "", "SoupBinTCP username the GLIMPSE server requires")
+		soupPass    = fs.String("soup-password", "", "SoupBinTCP password the GLIMPSE server requires")
 		start       = fs.Duration("start-delay", 0, "wait this long before sending (lets receivers join)")
 		linger      = fs.Duration("linger", 2*time.Second, "keep serving re-requests this long after the session ends")
 		endInterval = fs.Duration("end-interval", 100*time.Millisecond, "interval between end-of-session packets")
@@ -117,6 +121,26 @@ func simCmd(args []string, stdout, stderr io.Writer) int {
 			time.AfterFunc(*rrDown, func() { srv.SetDown(false) })
 		}
 		go srv.Serve()
+	}
+	var progress atomic.Uint64
+	progress.Store(1)
+	cfg.Progress = &progress
+	if *glimpseAddr != "" {
+		// Each login gets a snapshot of the state after the messages sent
+		// on the lines so far, ending with G carrying the next sequence.
+		snap := func(uint64) [][]byte {
+			msgs, err := h.Snapshot(progress.Load())
+			if err != nil {
+				fmt.Fprintf(stderr, "tickwire sim: snapshot: %v\n", err)
+				return nil
+			}
+			return msgs
+		}
+		gs, err := sim.NewSoupServer(*glimpseAddr, sim.SoupConfig{Session: *session, Username: *soupUser, Password: *soupPass, Messages: snap}, h)
+		if err != nil {
+			return fail(1, err)
+		}
+		defer gs.Close()
 	}
 	if *start > 0 {
 		select {
