@@ -44,6 +44,20 @@ type Feed struct {
 	Hold       Hold      `yaml:"hold"`
 	Rerequest  Rerequest `yaml:"rerequest"`
 	Snapshot   Snapshot  `yaml:"snapshot"`
+	SoupBinTCP SoupFeed  `yaml:"soupbintcp"`
+}
+
+// SoupFeed, when Server is set, takes the feed over SoupBinTCP instead of
+// multicast: ITCH messages in Sequenced Data packets, sequenced by the
+// session (line_a and line_b are then not used).
+type SoupFeed struct {
+	Server   string `yaml:"server"`
+	Username string `yaml:"username"`
+	Password string `yaml:"password"`
+	// Session to log in to; empty: the server's current session.
+	Session string `yaml:"session"`
+
+	ServerAddr netip.AddrPort `yaml:"-"`
 }
 
 // Snapshot configures the GLIMPSE snapshot server (SoupBinTCP): the book
@@ -193,10 +207,28 @@ func (c *Config) validate() error {
 	if len(f.Session) > 10 {
 		return bad("feed.session", "%q is longer than 10 characters", f.Session)
 	}
+	if sf := &f.SoupBinTCP; sf.Server != "" {
+		ap, err := netip.ParseAddrPort(sf.Server)
+		if err != nil || ap.Port() == 0 || ap.Addr().IsMulticast() {
+			return bad("feed.soupbintcp.server", "%q is not a unicast address:port", sf.Server)
+		}
+		sf.ServerAddr = ap
+		switch {
+		case len(sf.Username) > 6:
+			return bad("feed.soupbintcp.username", "%q is longer than 6 characters (SoupBinTCP Alpha(6))", sf.Username)
+		case len(sf.Password) > 10:
+			return bad("feed.soupbintcp.password", "longer than 10 characters (SoupBinTCP Alpha(10))")
+		case len(sf.Session) > 10:
+			return bad("feed.soupbintcp.session", "%q is longer than 10 characters", sf.Session)
+		}
+	}
 	for _, l := range []struct {
 		key  string
 		line *Line
 	}{{"feed.line_a", &f.LineA}, {"feed.line_b", &f.LineB}} {
+		if f.SoupBinTCP.Server != "" && l.line.Group == "" {
+			continue // a SoupBinTCP feed needs no multicast lines
+		}
 		ap, err := netip.ParseAddrPort(l.line.Group)
 		if err != nil {
 			return bad(l.key+".group", "%q is not an address:port (%v)", l.line.Group, err)
@@ -216,7 +248,7 @@ func (c *Config) validate() error {
 			l.line.SourceAddr = a
 		}
 	}
-	if f.LineA.GroupAddr == f.LineB.GroupAddr {
+	if f.LineA.GroupAddr == f.LineB.GroupAddr && f.LineA.GroupAddr.IsValid() {
 		return bad("feed.line_b.group", "same group and port as line_a")
 	}
 	if f.Interface == "" {

@@ -131,6 +131,7 @@ books_on_exit: %s
 				}
 			case <-time.After(60 * time.Second):
 				runCmd.Process.Kill()
+				<-done // the output is complete only once the process is reaped
 				t.Fatalf("tickwire run did not finish\n%s\nsim:\n%s", runOut.String(), simOut.String())
 			}
 			simCmd.Process.Kill()
@@ -216,6 +217,7 @@ func TestLiveHandlerBadInput(t *testing.T) {
 		}
 	case <-time.After(60 * time.Second):
 		run.Process.Kill()
+		<-done // the output is complete only once the process is reaped
 		t.Fatalf("tickwire run did not finish\n%s", runOut.String())
 	}
 	sim.Wait()
@@ -296,6 +298,7 @@ func TestLiveHandlerSnapshot(t *testing.T) {
 				}
 			case <-time.After(60 * time.Second):
 				run.Process.Kill()
+				<-done // the output is complete only once the process is reaped
 				t.Fatalf("tickwire run did not finish\n%s\nsim:\n%s", runOut.String(), simOut.String())
 			}
 			out := runOut.String()
@@ -307,5 +310,88 @@ func TestLiveHandlerSnapshot(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestLiveHandlerSoupBinTCP takes the feed over SoupBinTCP from the
+// simulator: from the start of the session, and as a late join from a
+// GLIMPSE snapshot followed by a login at the snapshot's sequence. The
+// books at the end of the session equal the generator's.
+func TestLiveHandlerSoupBinTCP(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end with processes")
+	}
+	bin := binary(t)
+	for _, withSnapshot := range []bool{false, true} {
+		t.Run(fmt.Sprintf("snapshot=%v", withSnapshot), func(t *testing.T) {
+			dir := t.TempDir()
+			port := 20000 + rand.IntN(20000)
+			soupAddr := fmt.Sprintf("127.0.0.1:%d", freeUDPPort(t))
+			glimpse := fmt.Sprintf("127.0.0.1:%d", freeUDPPort(t))
+			want, got := filepath.Join(dir, "want.jsonl"), filepath.Join(dir, "got.jsonl")
+			conf := fmt.Sprintf("feed:\n  interface: lo\n  soupbintcp: {server: %s, username: tw, password: secret}\nbooks_on_exit: %s\n", soupAddr, got)
+			if withSnapshot {
+				conf = strings.Replace(conf, "\nbooks_on_exit", fmt.Sprintf("\n  snapshot: {server: %s, username: tw, password: secret}\nbooks_on_exit", glimpse), 1)
+			}
+			cfg := filepath.Join(dir, "tickwire.yaml")
+			if err := os.WriteFile(cfg, []byte(conf), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			sim := exec.Command(bin, "sim", "-messages", "30000", "-instruments", "30", "-seed", "17", "-books", want,
+				"-group-a", fmt.Sprintf("239.81.1.1:%d", port), "-group-b", fmt.Sprintf("239.81.1.2:%d", port),
+				"-rate", "40000", "-soup", soupAddr, "-soup-rate", "40000", "-glimpse", glimpse,
+				"-soup-user", "tw", "-soup-password", "secret", "-linger", "5s")
+			var simOut, runOut bytes.Buffer
+			sim.Stdout, sim.Stderr = &simOut, &simOut
+			if err := sim.Start(); err != nil {
+				t.Fatal(err)
+			}
+			defer func() { sim.Process.Kill(); sim.Wait() }()
+			time.Sleep(300 * time.Millisecond) // servers up; with a snapshot, the session is under way
+			run := exec.Command(bin, "run", "-config", cfg, "-exit-on-end")
+			run.Stdout, run.Stderr = &runOut, &runOut
+			if err := run.Start(); err != nil {
+				t.Fatal(err)
+			}
+			done := make(chan error, 1)
+			go func() { done <- run.Wait() }()
+			select {
+			case err := <-done:
+				if err != nil {
+					t.Fatalf("tickwire run: %v\n%s\nsim:\n%s", err, runOut.String(), simOut.String())
+				}
+			case <-time.After(60 * time.Second):
+				run.Process.Kill()
+				<-done // the output is complete only once the process is reaped
+				t.Fatalf("tickwire run did not finish\n%s", runOut.String())
+			}
+			out := runOut.String()
+			t.Logf("handler:\n%s", out)
+			sameBooks(t, got, want)
+			for _, s := range []string{"logged in to session", "end of session", "0 anomalies"} {
+				if !strings.Contains(out, s) {
+					t.Errorf("handler output lacks %q", s)
+				}
+			}
+			if withSnapshot && !strings.Contains(out, "books built from a snapshot") {
+				t.Errorf("no snapshot was used")
+			}
+		})
+	}
+	// A wrong password is refused, naming the reason.
+	dir := t.TempDir()
+	soupAddr := fmt.Sprintf("127.0.0.1:%d", freeUDPPort(t))
+	cfg := filepath.Join(dir, "tickwire.yaml")
+	os.WriteFile(cfg, []byte(fmt.Sprintf("feed:\n  interface: lo\n  soupbintcp: {server: %s, username: tw, password: wrong}\n", soupAddr)), 0o644)
+	sim := exec.Command(bin, "sim", "-messages", "1000", "-group-a", "239.81.2.1:30001", "-group-b", "239.81.2.2:30001",
+		"-soup", soupAddr, "-soup-user", "tw", "-soup-password", "secret", "-linger", "3s")
+	if err := sim.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { sim.Process.Kill(); sim.Wait() }()
+	time.Sleep(200 * time.Millisecond)
+	out, err := exec.Command(bin, "run", "-config", cfg, "-exit-on-end").CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "login rejected") {
+		t.Errorf("wrong password: err %v, output\n%s", err, out)
 	}
 }

@@ -49,11 +49,13 @@ func simCmd(args []string, stdout, stderr io.Writer) int {
 		rrDelay     = fs.Duration("rerequest-delay", 0, "delay before answering a re-request (a slow server)")
 		rrLoss      = fs.Float64("rerequest-loss", 0, "probability of ignoring a re-request (a lossy server)")
 		rrDown      = fs.Duration("rerequest-down", 0, "re-request server down for this long from the start")
+		soupAddr    = fs.String("soup", "", "serve the session over SoupBinTCP 4.0 on `ADDR:PORT` (with end of session)")
+		soupRate    = fs.Float64("soup-rate", 0, "SoupBinTCP messages per second per client (0: as fast as the socket takes)")
 		glimpseAddr = fs.String("glimpse", "", "serve GLIMPSE snapshots of the session so far over SoupBinTCP on `ADDR:PORT`")
-		soupUser    = fs.String("soup-user", "", "SoupBinTCP username the GLIMPSE server requires")
-		soupPass    = fs.String("soup-password", "", "SoupBinTCP password the GLIMPSE server requires")
+		soupUser    = fs.String("soup-user", "", "SoupBinTCP username the SoupBinTCP and GLIMPSE servers require")
+		soupPass    = fs.String("soup-password", "", "SoupBinTCP password the SoupBinTCP and GLIMPSE servers require")
 		start       = fs.Duration("start-delay", 0, "wait this long before sending (lets receivers join)")
-		linger      = fs.Duration("linger", 2*time.Second, "keep serving re-requests this long after the session ends")
+		linger      = fs.Duration("linger", 2*time.Second, "keep the re-request, SoupBinTCP and GLIMPSE servers up this long after the multicast session ends")
 		endInterval = fs.Duration("end-interval", 100*time.Millisecond, "interval between end-of-session packets")
 	)
 	if err := fs.Parse(args); err != nil {
@@ -142,6 +144,14 @@ func simCmd(args []string, stdout, stderr io.Writer) int {
 		}
 		defer gs.Close()
 	}
+	if *soupAddr != "" {
+		ss, err := sim.NewSoupServer(*soupAddr, sim.SoupConfig{Session: *session, Username: *soupUser, Password: *soupPass,
+			Rate: *soupRate, EndOfSession: true}, h)
+		if err != nil {
+			return fail(1, err)
+		}
+		defer ss.Close()
+	}
 	if *start > 0 {
 		select {
 		case <-ctx.Done():
@@ -159,11 +169,15 @@ func simCmd(args []string, stdout, stderr io.Writer) int {
 		st.Messages, st.Packets, el.Seconds(), float64(st.Messages)/el.Seconds(),
 		st.Lines[0].Sent, st.Lines[0].Lost, st.Lines[0].Dups, st.Lines[0].Reordered,
 		st.Lines[1].Sent, st.Lines[1].Lost, st.Lines[1].Dups, st.Lines[1].Reordered)
-	if srv != nil {
+	if srv != nil || *soupAddr != "" || *glimpseAddr != "" {
+		// Keep serving re-requests, SoupBinTCP streams and snapshots for a
+		// while after the multicast session ends.
 		select {
 		case <-ctx.Done():
 		case <-time.After(*linger):
 		}
+	}
+	if srv != nil {
 		fmt.Fprintf(stdout, "sim: re-requests %d, answered %d, ignored %d, malformed %d, %d messages resent\n",
 			srv.Stats.Requests.Load(), srv.Stats.Answered.Load(), srv.Stats.Ignored.Load(), srv.Stats.Malformed.Load(), srv.Stats.Messages.Load())
 	}
