@@ -7,6 +7,8 @@ import (
 	"net/netip"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/tickwire/tickwire/codec/moldudp64"
 )
 
@@ -77,8 +79,18 @@ func Run(ctx context.Context, cfg Config, h *History, s Sender, endInterval time
 						return st, err
 					}
 				}
-				if d = time.Until(due); d > 200*time.Microsecond {
-					time.Sleep(d)
+				// Sleep through long waits, then spin to the due time: packets
+				// leave evenly spaced, as an exchange sends them, not in
+				// bursts that would queue at the receiver.
+				if d = time.Until(due); d > 300*time.Microsecond {
+					time.Sleep(d - 200*time.Microsecond)
+				}
+				for time.Now().Before(due) {
+					// Yield while spinning: on loopback the receive side's
+					// softirq work runs on this core, often in ksoftirqd,
+					// which a bare spin would starve until the scheduler
+					// preempts it (milliseconds).
+					unix.Syscall(unix.SYS_SCHED_YIELD, 0, 0, 0)
 				}
 			}
 		}
