@@ -28,7 +28,7 @@ lint:
 # bench prints the headline figures: per-message costs from the Go benchmarks,
 # then whole-process replays of a generated yardstick session against floor loops.
 bench: build
-	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./codec/... ./feed/ ./book/ ./replay/ ./internal/pipeline/ | tee bin/bench.txt
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./codec/... ./feed/... ./book/ ./replay/ ./internal/pipeline/ | tee bin/bench.txt
 	$(GO) run ./tools/replaybench -tickwire bin/tickwire -gobench bin/bench.txt
 
 # load measures the live handler against the simulator on loopback multicast.

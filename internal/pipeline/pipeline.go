@@ -63,6 +63,10 @@ type Config struct {
 	// re-requested as Recovery says before they are given up as gaps.
 	Requester feed.Requester
 	Recovery  feed.RecoveryConfig
+	// Tap, when set, receives every message in sequence order before the
+	// book does (the simulator uses it to take a capture's session). msg is
+	// valid only during the call.
+	Tap func(seq uint64, msg []byte)
 	// Shard and Shards split the instruments between pipelines that each
 	// read the whole input: this one applies only messages whose stock
 	// locate is Shard modulo Shards (messages too short to carry a locate
@@ -246,6 +250,9 @@ func (p *Pipeline) Message(seq uint64, msg []byte) {
 		}
 	}
 	p.st.Messages++
+	if p.cfg.Tap != nil {
+		p.cfg.Tap(seq, msg)
+	}
 	if len(msg) == 0 {
 		p.bad(seq, msg, itch.ErrEmpty)
 		return

@@ -9,6 +9,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/tickwire/tickwire/codec/itch"
 	"github.com/tickwire/tickwire/codec/moldudp64"
 )
 
@@ -47,6 +48,10 @@ func Run(ctx context.Context, cfg Config, h *History, s Sender, endInterval time
 		return nil
 	}
 	start := time.Now()
+	var t0 uint64 // ITCH timestamp of the first message, for Speed
+	if h.Len() > 0 && len(h.Message(1)) >= itch.HeaderLen {
+		t0 = itch.Message(h.Message(1)).Timestamp()
+	}
 	var pkt []byte
 	for seq := uint64(1); seq <= h.Len(); {
 		if ctx.Err() != nil {
@@ -71,8 +76,20 @@ func Run(ctx context.Context, cfg Config, h *History, s Sender, endInterval time
 				}
 			}
 		}
-		if cfg.Rate > 0 {
-			due := start.Add(time.Duration(float64(st.Messages) / cfg.Rate * float64(time.Second)))
+		if cfg.Rate > 0 || cfg.Speed > 0 {
+			var due time.Time
+			if cfg.Speed > 0 {
+				// As recorded: the next packet's first message's time.
+				ts := t0
+				if seq <= h.Len() {
+					if m := h.Message(seq); len(m) >= itch.HeaderLen {
+						ts = itch.Message(m).Timestamp()
+					}
+				}
+				due = start.Add(time.Duration(float64(ts-min(ts, t0)) / cfg.Speed))
+			} else {
+				due = start.Add(time.Duration(float64(st.Messages) / cfg.Rate * float64(time.Second)))
+			}
 			if d := time.Until(due); d > 0 {
 				for i := range lines {
 					if err := send(i); err != nil {

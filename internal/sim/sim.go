@@ -52,7 +52,11 @@ type Config struct {
 	Lines      [2]Line
 	MaxPayload int     // MoldUDP64 packet size bound in bytes (default 1400)
 	Rate       float64 // messages per second; 0 sends as fast as possible
-	Seed       uint64
+	// Speed, when positive, paces as recorded instead: each packet leaves
+	// when its first message's ITCH timestamp, less the session's first,
+	// divided by Speed, has elapsed (1 = real time).
+	Speed float64
+	Seed  uint64
 	// EndOfSession is the number of end-of-session packets sent on each line
 	// after the last message (default 3).
 	EndOfSession int
@@ -72,8 +76,8 @@ func (c *Config) validate() error {
 	if c.MaxPayload < moldudp64.HeaderLen+2+itch.MaxLen || c.MaxPayload > 65507 {
 		return fmt.Errorf("%w: max payload %d: %d to 65507 bytes", ErrConfig, c.MaxPayload, moldudp64.HeaderLen+2+itch.MaxLen)
 	}
-	if c.Rate < 0 {
-		return fmt.Errorf("%w: rate %v: negative", ErrConfig, c.Rate)
+	if c.Rate < 0 || c.Speed < 0 {
+		return fmt.Errorf("%w: rate %v or speed %v: negative", ErrConfig, c.Rate, c.Speed)
 	}
 	if c.EndOfSession == 0 {
 		c.EndOfSession = 3

@@ -395,3 +395,49 @@ func TestLiveHandlerSoupBinTCP(t *testing.T) {
 		t.Errorf("wrong password: err %v, output\n%s", err, out)
 	}
 }
+
+// TestLiveHandlerPlaysCapture: the simulator plays the bundled sample
+// capture (a pcap of both lines, arbitrated as replay reads it) as
+// recorded, 100,000 times faster than real time, and the handler's books
+// equal the sample's expected books.
+func TestLiveHandlerPlaysCapture(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end with processes")
+	}
+	bin := binary(t)
+	dir := t.TempDir()
+	port := 20000 + rand.IntN(20000)
+	groupA := fmt.Sprintf("239.83.%d.1:%d", rand.IntN(250), port)
+	groupB := fmt.Sprintf("239.83.%d.2:%d", rand.IntN(250), port)
+	got := filepath.Join(dir, "got.jsonl")
+	cfg := filepath.Join(dir, "tickwire.yaml")
+	if err := os.WriteFile(cfg, []byte(fmt.Sprintf("feed:\n  interface: lo\n  line_a: {group: %s}\n  line_b: {group: %s}\nbooks_on_exit: %s\n",
+		groupA, groupB, got)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	run := exec.Command(bin, "run", "-config", cfg, "-exit-on-end")
+	var runOut bytes.Buffer
+	run.Stdout, run.Stderr = &runOut, &runOut
+	if err := run.Start(); err != nil {
+		t.Fatal(err)
+	}
+	sim := exec.Command(bin, "sim", "-itch", "../../pcaps/sample.pcap", "-speed", "100000",
+		"-group-a", groupA, "-group-b", groupB, "-start-delay", "300ms")
+	if out, err := sim.CombinedOutput(); err != nil {
+		run.Process.Kill()
+		t.Fatalf("tickwire sim: %v\n%s", err, out)
+	}
+	done := make(chan error, 1)
+	go func() { done <- run.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("tickwire run: %v\n%s", err, runOut.String())
+		}
+	case <-time.After(60 * time.Second):
+		run.Process.Kill()
+		<-done
+		t.Fatalf("tickwire run did not finish\n%s", runOut.String())
+	}
+	sameBooks(t, got, "../../pcaps/sample.books.jsonl")
+}

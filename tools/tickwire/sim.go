@@ -18,6 +18,7 @@ import (
 
 	"github.com/tickwire/tickwire/feed/mcast"
 	"github.com/tickwire/tickwire/internal/gen"
+	"github.com/tickwire/tickwire/internal/pipeline"
 	"github.com/tickwire/tickwire/internal/sim"
 	"github.com/tickwire/tickwire/replay"
 )
@@ -26,7 +27,8 @@ func simCmd(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("tickwire sim", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var (
-		itchPath    = fs.String("itch", "", "play this raw ITCH file (plain or gzip) instead of a generated session")
+		itchPath    = fs.String("itch", "", "play this capture instead of a generated session: a raw ITCH file (plain or gzip), or a pcap/pcapng of MoldUDP64 (lines arbitrated, as replay reads it)")
+		speed       = fs.Float64("speed", 0, "pace as recorded (ITCH timestamps), this many times faster; 0 paces by -rate")
 		messages    = fs.Int("messages", 100000, "messages of the generated session")
 		instruments = fs.Int("instruments", 100, "instruments of the generated session")
 		seed        = fs.Uint64("seed", 1, "seed of the generated session and of the impairments")
@@ -68,7 +70,7 @@ func simCmd(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "tickwire sim: %v\n", err)
 		return code
 	}
-	cfg := sim.Config{Session: *session, MaxPayload: *payload, Rate: *rate, Seed: *seed}
+	cfg := sim.Config{Session: *session, MaxPayload: *payload, Rate: *rate, Speed: *speed, Seed: *seed}
 	for i, g := range []string{*groupA, *groupB} {
 		ap, err := netip.ParseAddrPort(g)
 		if err != nil || !ap.Addr().IsMulticast() {
@@ -209,7 +211,16 @@ func loadHistory(path string, messages, instruments int, seed uint64, booksPath 
 	}
 	defer f.Close()
 	if f.Format() != replay.FormatITCH && f.Format() != replay.FormatITCHGzip {
-		return nil, fmt.Errorf("%s: %s, not a raw ITCH file", path, f.Format())
+		// A packet capture: its session, arbitrated as replay reads it.
+		h := &sim.History{}
+		p, err := pipeline.New(pipeline.Config{Tap: func(_ uint64, msg []byte) { h.Append(msg) }})
+		if err != nil {
+			return nil, err
+		}
+		if _, err := p.ReplayFiles([]string{path}, nil); err != nil {
+			return nil, err
+		}
+		return h, nil
 	}
 	h := &sim.History{}
 	r := f.Messages()
