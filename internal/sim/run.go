@@ -41,7 +41,7 @@ func Run(ctx context.Context, cfg Config, h *History, s Sender, endInterval time
 		}
 		n, err := s.SendBatch(l.cfg.Group, l.out)
 		l.sent += uint64(n)
-		l.out = l.out[:0]
+		l.recycle()
 		if err != nil {
 			return fmt.Errorf("sim: line %c: %w", 'A'+i, err)
 		}
@@ -132,7 +132,7 @@ func Run(ctx context.Context, cfg Config, h *History, s Sender, endInterval time
 			if next >= l.cfg.CutFrom && next < l.cfg.CutTo {
 				continue
 			}
-			l.out = append(l.out, eos)
+			l.out = append(l.out, append(l.get(), eos...))
 			if err := send(i); err != nil {
 				return st, err
 			}

@@ -171,13 +171,14 @@ type lineState struct {
 	lag                         [][]byte // packets waiting out the lag, oldest first
 	held                        []byte   // a packet held back for reordering
 	out                         [][]byte // the packets to send now
+	free                        [][]byte // sent or lost packet buffers, for reuse
 	sent, lost, dups, reordered uint64
 }
 
 // impair runs one source packet through the line and appends what to send
 // now to l.out (copies, so that l.out may gather a batch).
 func (l *lineState) impair(pkt []byte) {
-	cp := append([]byte(nil), pkt...)
+	cp := append(l.get(), pkt...)
 	l.lag = append(l.lag, cp)
 	if len(l.lag) <= l.cfg.Lag {
 		return
@@ -190,10 +191,12 @@ func (l *lineState) impair(pkt []byte) {
 func (l *lineState) emit(p []byte, seq uint64) {
 	if seq >= l.cfg.CutFrom && seq < l.cfg.CutTo {
 		l.lost++
+		l.put(p)
 		return
 	}
 	if l.rng.Float64() < l.cfg.Loss {
 		l.lost++
+		l.put(p)
 		return
 	}
 	if l.held == nil && l.rng.Float64() < l.cfg.Reorder {
@@ -212,11 +215,41 @@ func (l *lineState) emit(p []byte, seq uint64) {
 	}
 }
 
+// Packet buffers are recycled per line: at a few hundred thousand
+// datagrams a second, a copy allocated per packet kept the sender's core
+// busy collecting garbage.
+
+// get returns an empty packet buffer.
+func (l *lineState) get() []byte {
+	if k := len(l.free); k > 0 {
+		b := l.free[k-1]
+		l.free = l.free[:k-1]
+		return b[:0]
+	}
+	return make([]byte, 0, 2048)
+}
+
+// put returns a buffer no longer referenced.
+func (l *lineState) put(b []byte) { l.free = append(l.free, b) }
+
+// recycle recycles the buffers of l.out once they are sent; a duplicated
+// packet appears twice in a row and is recycled once.
+func (l *lineState) recycle() {
+	for i, b := range l.out {
+		if i > 0 && cap(b) > 0 && cap(l.out[i-1]) > 0 && &b[:1][0] == &l.out[i-1][:1][0] {
+			continue
+		}
+		l.put(b)
+	}
+	l.out = l.out[:0]
+}
+
 // flush queues everything still lagging or held.
 func (l *lineState) flush() {
 	for _, p := range l.lag {
 		if moldudp64.Packet(p).Seq() >= l.cfg.CutFrom && moldudp64.Packet(p).Seq() < l.cfg.CutTo {
 			l.lost++
+			l.put(p)
 			continue
 		}
 		l.out = append(l.out, p)
