@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -440,4 +441,48 @@ func TestLiveHandlerPlaysCapture(t *testing.T) {
 		t.Fatalf("tickwire run did not finish\n%s", runOut.String())
 	}
 	sameBooks(t, got, "../../pcaps/sample.books.jsonl")
+}
+
+// TestLiveHandlerSIGTERM: a handler without --exit-on-end runs until it is
+// told to stop; on SIGTERM it writes its books and exits cleanly.
+func TestLiveHandlerSIGTERM(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end with processes")
+	}
+	bin := binary(t)
+	dir := t.TempDir()
+	port := 20000 + rand.IntN(20000)
+	groupA := fmt.Sprintf("239.84.%d.1:%d", rand.IntN(250), port)
+	groupB := fmt.Sprintf("239.84.%d.2:%d", rand.IntN(250), port)
+	want, got := filepath.Join(dir, "want.jsonl"), filepath.Join(dir, "got.jsonl")
+	cfg := filepath.Join(dir, "tickwire.yaml")
+	if err := os.WriteFile(cfg, []byte(fmt.Sprintf("feed:\n  interface: lo\n  line_a: {group: %s}\n  line_b: {group: %s}\n", groupA, groupB)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	run := exec.Command(bin, "run", "-config", cfg, "-books-on-exit", got)
+	var runOut bytes.Buffer
+	run.Stdout, run.Stderr = &runOut, &runOut
+	if err := run.Start(); err != nil {
+		t.Fatal(err)
+	}
+	sim := exec.Command(bin, "sim", "-messages", "20000", "-instruments", "20", "-seed", "23", "-books", want,
+		"-group-a", groupA, "-group-b", groupB, "-rate", "50000", "-start-delay", "300ms")
+	if out, err := sim.CombinedOutput(); err != nil {
+		run.Process.Kill()
+		t.Fatalf("tickwire sim: %v\n%s", err, out)
+	}
+	time.Sleep(200 * time.Millisecond)
+	if _, err := os.Stat(got); err == nil {
+		t.Fatal("books written before the handler was told to stop")
+	}
+	if err := run.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if err := run.Wait(); err != nil {
+		t.Fatalf("tickwire run after SIGTERM: %v\n%s", err, runOut.String())
+	}
+	sameBooks(t, got, want)
+	if !strings.Contains(runOut.String(), "session     ended") {
+		t.Errorf("summary does not report the end of session:\n%s", runOut.String())
+	}
 }
