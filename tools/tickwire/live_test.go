@@ -57,6 +57,27 @@ func freeUDPPort(t *testing.T) int {
 	return c.LocalAddr().(*net.UDPAddr).Port
 }
 
+// freeTCPAddrs returns n distinct loopback TCP addresses free just now: the
+// listeners are all held open while the ports are chosen, so no two are the
+// same.
+func freeTCPAddrs(t *testing.T, n int) []string {
+	t.Helper()
+	var ls []net.Listener
+	var addrs []string
+	for i := 0; i < n; i++ {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ls = append(ls, l)
+		addrs = append(addrs, l.Addr().String())
+	}
+	for _, l := range ls {
+		l.Close()
+	}
+	return addrs
+}
+
 // TestLiveHandlerRecovers runs the exchange simulator and the handler as
 // two processes on loopback multicast: 2% independent loss on each line
 // (so some packets are lost on both), duplication, reordering, line B
@@ -263,7 +284,7 @@ func TestLiveHandlerSnapshot(t *testing.T) {
 			groupA := fmt.Sprintf("239.80.%d.1:%d", rand.IntN(250), port)
 			groupB := fmt.Sprintf("239.80.%d.2:%d", rand.IntN(250), port)
 			rr := fmt.Sprintf("127.0.0.1:%d", freeUDPPort(t))
-			glimpse := fmt.Sprintf("127.0.0.1:%d", freeUDPPort(t)) // a TCP port free by the same token
+			glimpse := freeTCPAddrs(t, 1)[0]
 			want, got := filepath.Join(dir, "want.jsonl"), filepath.Join(dir, "got.jsonl")
 			cfg := filepath.Join(dir, "tickwire.yaml")
 			conf := fmt.Sprintf("feed:\n  interface: lo\n  line_a: {group: %s}\n  line_b: {group: %s}\n  snapshot: {server: %s, username: tw, password: secret}\n%sbooks_on_exit: %s\n",
@@ -327,8 +348,8 @@ func TestLiveHandlerSoupBinTCP(t *testing.T) {
 		t.Run(fmt.Sprintf("snapshot=%v", withSnapshot), func(t *testing.T) {
 			dir := t.TempDir()
 			port := 20000 + rand.IntN(20000)
-			soupAddr := fmt.Sprintf("127.0.0.1:%d", freeUDPPort(t))
-			glimpse := fmt.Sprintf("127.0.0.1:%d", freeUDPPort(t))
+			tcp := freeTCPAddrs(t, 2)
+			soupAddr, glimpse := tcp[0], tcp[1]
 			want, got := filepath.Join(dir, "want.jsonl"), filepath.Join(dir, "got.jsonl")
 			conf := fmt.Sprintf("feed:\n  interface: lo\n  soupbintcp: {server: %s, username: tw, password: secret}\nbooks_on_exit: %s\n", soupAddr, got)
 			if withSnapshot {
@@ -381,7 +402,7 @@ func TestLiveHandlerSoupBinTCP(t *testing.T) {
 	}
 	// A wrong password is refused, naming the reason.
 	dir := t.TempDir()
-	soupAddr := fmt.Sprintf("127.0.0.1:%d", freeUDPPort(t))
+	soupAddr := freeTCPAddrs(t, 1)[0]
 	cfg := filepath.Join(dir, "tickwire.yaml")
 	os.WriteFile(cfg, []byte(fmt.Sprintf("feed:\n  interface: lo\n  soupbintcp: {server: %s, username: tw, password: wrong}\n", soupAddr)), 0o644)
 	sim := exec.Command(bin, "sim", "-messages", "1000", "-group-a", "239.81.2.1:30001", "-group-b", "239.81.2.2:30001",
