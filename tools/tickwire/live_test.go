@@ -78,6 +78,46 @@ func freeTCPAddrs(t *testing.T, n int) []string {
 	return addrs
 }
 
+// syncBuffer collects a process's output; safe to read while it writes.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	if b == nil {
+		return ""
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
+}
+
+// waitExit waits for the handler process (started with its output in out)
+// to exit by itself, failing the test if it fails or has not exited within
+// a minute; extra (the simulator's output) goes into the failure message.
+func waitExit(t *testing.T, cmd *exec.Cmd, out, extra *syncBuffer) {
+	t.Helper()
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("tickwire run: %v\n%s\nsim:\n%s", err, out, extra)
+		}
+	case <-time.After(60 * time.Second):
+		cmd.Process.Kill()
+		<-done // the output is complete only once the process is reaped
+		t.Fatalf("tickwire run did not finish\n%s\nsim:\n%s", out, extra)
+	}
+}
+
 // TestLiveHandlerRecovers runs the exchange simulator and the handler as
 // two processes on loopback multicast: 2% independent loss on each line
 // (so some packets are lost on both), duplication, reordering, line B
@@ -117,7 +157,7 @@ books_on_exit: %s
 				"-loss-a", "0.02", "-loss-b", "0.02", "-dup", "0.01", "-reorder", "0.01", "-lag-b", "3",
 				"-rerequest", rr, "-rerequest-down", "150ms", "-linger", "5s"}
 			runCmd := exec.Command(bin, "run", "-config", cfg, "-exit-on-end")
-			var runOut, simOut bytes.Buffer
+			var runOut, simOut syncBuffer
 			runCmd.Stdout, runCmd.Stderr = &runOut, &runOut
 			if !late {
 				// Both lines cut over [20000, 21000) as well: only the
@@ -144,18 +184,7 @@ books_on_exit: %s
 					t.Fatal(err)
 				}
 			}
-			done := make(chan error, 1)
-			go func() { done <- runCmd.Wait() }()
-			select {
-			case err := <-done:
-				if err != nil {
-					t.Fatalf("tickwire run: %v\n%s\nsim:\n%s", err, runOut.String(), simOut.String())
-				}
-			case <-time.After(60 * time.Second):
-				runCmd.Process.Kill()
-				<-done // the output is complete only once the process is reaped
-				t.Fatalf("tickwire run did not finish\n%s\nsim:\n%s", runOut.String(), simOut.String())
-			}
+			waitExit(t, runCmd, &runOut, &simOut)
 			simCmd.Process.Kill()
 			simCmd.Wait()
 			out := runOut.String()
@@ -194,14 +223,14 @@ func TestLiveHandlerBadInput(t *testing.T) {
 		t.Fatal(err)
 	}
 	run := exec.Command(bin, "run", "-config", cfg, "-exit-on-end")
-	var runOut bytes.Buffer
+	var runOut syncBuffer
 	run.Stdout, run.Stderr = &runOut, &runOut
 	if err := run.Start(); err != nil {
 		t.Fatal(err)
 	}
 	sim := exec.Command(bin, "sim", "-messages", "40000", "-instruments", "30", "-seed", "9", "-books", want,
 		"-group-a", groupA, "-group-b", groupB, "-rate", "40000", "-start-delay", "300ms")
-	var simOut bytes.Buffer
+	var simOut syncBuffer
 	sim.Stdout, sim.Stderr = &simOut, &simOut
 	if err := sim.Start(); err != nil {
 		t.Fatal(err)
@@ -230,18 +259,7 @@ func TestLiveHandlerBadInput(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 
-	done := make(chan error, 1)
-	go func() { done <- run.Wait() }()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("tickwire run: %v\n%s", err, runOut.String())
-		}
-	case <-time.After(60 * time.Second):
-		run.Process.Kill()
-		<-done // the output is complete only once the process is reaped
-		t.Fatalf("tickwire run did not finish\n%s", runOut.String())
-	}
+	waitExit(t, run, &runOut, nil)
 	sim.Wait()
 	out := runOut.String()
 	t.Logf("handler:\n%s", out)
@@ -299,7 +317,7 @@ func TestLiveHandlerSnapshot(t *testing.T) {
 				simArgs = append(simArgs, "-start-delay", "400ms")
 			}
 			sim := exec.Command(bin, simArgs...)
-			var simOut, runOut bytes.Buffer
+			var simOut, runOut syncBuffer
 			sim.Stdout, sim.Stderr = &simOut, &simOut
 			if err := sim.Start(); err != nil {
 				t.Fatal(err)
@@ -311,18 +329,7 @@ func TestLiveHandlerSnapshot(t *testing.T) {
 			if err := run.Start(); err != nil {
 				t.Fatal(err)
 			}
-			done := make(chan error, 1)
-			go func() { done <- run.Wait() }()
-			select {
-			case err := <-done:
-				if err != nil {
-					t.Fatalf("tickwire run: %v\n%s\nsim:\n%s", err, runOut.String(), simOut.String())
-				}
-			case <-time.After(60 * time.Second):
-				run.Process.Kill()
-				<-done // the output is complete only once the process is reaped
-				t.Fatalf("tickwire run did not finish\n%s\nsim:\n%s", runOut.String(), simOut.String())
-			}
+			waitExit(t, run, &runOut, &simOut)
 			out := runOut.String()
 			t.Logf("handler:\n%s", out)
 			sameBooks(t, got, want)
@@ -363,7 +370,7 @@ func TestLiveHandlerSoupBinTCP(t *testing.T) {
 				"-group-a", fmt.Sprintf("239.81.1.1:%d", port), "-group-b", fmt.Sprintf("239.81.1.2:%d", port),
 				"-rate", "40000", "-soup", soupAddr, "-soup-rate", "40000", "-glimpse", glimpse,
 				"-soup-user", "tw", "-soup-password", "secret", "-linger", "5s")
-			var simOut, runOut bytes.Buffer
+			var simOut, runOut syncBuffer
 			sim.Stdout, sim.Stderr = &simOut, &simOut
 			if err := sim.Start(); err != nil {
 				t.Fatal(err)
@@ -375,18 +382,7 @@ func TestLiveHandlerSoupBinTCP(t *testing.T) {
 			if err := run.Start(); err != nil {
 				t.Fatal(err)
 			}
-			done := make(chan error, 1)
-			go func() { done <- run.Wait() }()
-			select {
-			case err := <-done:
-				if err != nil {
-					t.Fatalf("tickwire run: %v\n%s\nsim:\n%s", err, runOut.String(), simOut.String())
-				}
-			case <-time.After(60 * time.Second):
-				run.Process.Kill()
-				<-done // the output is complete only once the process is reaped
-				t.Fatalf("tickwire run did not finish\n%s", runOut.String())
-			}
+			waitExit(t, run, &runOut, &simOut)
 			out := runOut.String()
 			t.Logf("handler:\n%s", out)
 			sameBooks(t, got, want)
@@ -438,7 +434,7 @@ func TestLiveHandlerPlaysCapture(t *testing.T) {
 		t.Fatal(err)
 	}
 	run := exec.Command(bin, "run", "-config", cfg, "-exit-on-end")
-	var runOut bytes.Buffer
+	var runOut syncBuffer
 	run.Stdout, run.Stderr = &runOut, &runOut
 	if err := run.Start(); err != nil {
 		t.Fatal(err)
@@ -449,18 +445,7 @@ func TestLiveHandlerPlaysCapture(t *testing.T) {
 		run.Process.Kill()
 		t.Fatalf("tickwire sim: %v\n%s", err, out)
 	}
-	done := make(chan error, 1)
-	go func() { done <- run.Wait() }()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("tickwire run: %v\n%s", err, runOut.String())
-		}
-	case <-time.After(60 * time.Second):
-		run.Process.Kill()
-		<-done
-		t.Fatalf("tickwire run did not finish\n%s", runOut.String())
-	}
+	waitExit(t, run, &runOut, nil)
 	sameBooks(t, got, "../../pcaps/sample.books.jsonl")
 }
 
@@ -481,7 +466,7 @@ func TestLiveHandlerSIGTERM(t *testing.T) {
 		t.Fatal(err)
 	}
 	run := exec.Command(bin, "run", "-config", cfg, "-books-on-exit", got)
-	var runOut bytes.Buffer
+	var runOut syncBuffer
 	run.Stdout, run.Stderr = &runOut, &runOut
 	if err := run.Start(); err != nil {
 		t.Fatal(err)
