@@ -233,7 +233,10 @@ func floor(kind, path string) int {
 	} else {
 		n, sum = walkPcap(data)
 	}
-	fmt.Fprintf(os.Stderr, "%s: %d messages (%d)\n", kind, n, sum)
+	if n == 0 || sum == 0 {
+		fmt.Fprintf(os.Stderr, "%s: %s: no messages walked\n", kind, path)
+		return 1
+	}
 	return 0
 }
 
