@@ -176,9 +176,16 @@ func headlines(path string) error {
 		{"5M live orders, grown", "BenchmarkMemoryAtPeak/grown", "MiB", "<= 1024"},
 		{"pcap reader, 1400 B packets", "BenchmarkPacketReader/1400B/file", "ns/packet", ""},
 		{"raw ITCH reader", "BenchmarkITCHReader/plain", "ns/msg", ""},
+		{"live: recvmmsg drain, 1400 B", "BenchmarkDrain/1400B", "dgrams/s", ""},
+		{"live: recvmmsg drain, 300 B", "BenchmarkDrain/300B", "dgrams/s", ""},
+		{"live: recvmmsg drain allocations", "BenchmarkDrain/1400B", "allocs/op", "0"},
+		{"live: arbitration with recovery", "BenchmarkRecovery", "ns/packet", ""},
+		{"live: recovery allocations", "BenchmarkRecovery", "allocs/op", "0"},
+		{"live: SoupBinTCP framer", "BenchmarkFramer", "ns/packet", ""},
 	}
 	fmt.Printf("\nheadline figures (%s)\n", path)
 	fmt.Printf("%-38s %12s %-13s %s\n", "what", "measured", "unit", "target")
+	defer fmt.Printf("(live loss-free rates and latency percentiles: make load)\n")
 	for _, r := range rows {
 		v, ok := metric(r.bench, r.unit)
 		if !ok {
