@@ -118,6 +118,16 @@ func waitExit(t *testing.T, cmd *exec.Cmd, out, extra *syncBuffer) {
 	}
 }
 
+// wantInOutput fails the test for each line the handler's output lacks.
+func wantInOutput(t *testing.T, out string, want ...string) {
+	t.Helper()
+	for _, s := range want {
+		if !strings.Contains(out, s) {
+			t.Errorf("handler output lacks %q", s)
+		}
+	}
+}
+
 // TestLiveHandlerRecovers runs the exchange simulator and the handler as
 // two processes on loopback multicast: 2% independent loss on each line
 // (so some packets are lost on both), duplication, reordering, line B
@@ -190,11 +200,7 @@ books_on_exit: %s
 			out := runOut.String()
 			t.Logf("handler:\n%s\nsim:\n%s", out, simOut.String())
 			sameBooks(t, got, want)
-			for _, s := range []string{"gaps        0 ", "session     ended", "0 anomalies"} {
-				if !strings.Contains(out, s) {
-					t.Errorf("handler summary lacks %q", s)
-				}
-			}
+			wantInOutput(t, out, "gaps        0 ", "session     ended", "0 anomalies")
 			if strings.Contains(out, "recovery    0 requests") {
 				t.Errorf("no re-request was needed: the test did not exercise recovery")
 			}
@@ -264,12 +270,8 @@ func TestLiveHandlerBadInput(t *testing.T) {
 	out := runOut.String()
 	t.Logf("handler:\n%s", out)
 	sameBooks(t, got, want)
-	for _, s := range []string{"5 not MoldUDP64", "5 of other sessions", "malformed 5", "implausible sequence 5",
-		"datagrams that are not MoldUDP64 in the last second", "implausible sequence number", "gaps        0 "} {
-		if !strings.Contains(out, s) {
-			t.Errorf("handler output lacks %q", s)
-		}
-	}
+	wantInOutput(t, out, "5 not MoldUDP64", "5 of other sessions", "malformed 5", "implausible sequence 5",
+		"datagrams that are not MoldUDP64 in the last second", "implausible sequence number", "gaps        0 ")
 }
 
 // TestLiveHandlerSnapshot covers the GLIMPSE paths: a handler started
@@ -333,11 +335,7 @@ func TestLiveHandlerSnapshot(t *testing.T) {
 			out := runOut.String()
 			t.Logf("handler:\n%s", out)
 			sameBooks(t, got, want)
-			for _, s := range []string{c.wantLog, "session     ended", "0 anomalies"} {
-				if !strings.Contains(out, s) {
-					t.Errorf("handler output lacks %q", s)
-				}
-			}
+			wantInOutput(t, out, c.wantLog, "session     ended", "0 anomalies")
 		})
 	}
 }
@@ -386,11 +384,7 @@ func TestLiveHandlerSoupBinTCP(t *testing.T) {
 			out := runOut.String()
 			t.Logf("handler:\n%s", out)
 			sameBooks(t, got, want)
-			for _, s := range []string{"logged in to session", "end of session", "0 anomalies"} {
-				if !strings.Contains(out, s) {
-					t.Errorf("handler output lacks %q", s)
-				}
-			}
+			wantInOutput(t, out, "logged in to session", "end of session", "0 anomalies")
 			if withSnapshot && !strings.Contains(out, "books built from a snapshot") {
 				t.Errorf("no snapshot was used")
 			}
