@@ -3,8 +3,11 @@ package feed
 import (
 	"encoding/binary"
 	"fmt"
+	"os"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/tickwire/tickwire/codec/moldudp64"
 )
@@ -128,3 +131,18 @@ func (c *countingHandler) Message(seq uint64, msg []byte) {
 }
 
 func (c *countingHandler) Gap(first, count uint64) { c.gaps += count }
+
+// testSeed returns the seed of a randomized test, FEED_SEED when set (to
+// replay a run), else the clock, and logs it.
+func testSeed(t *testing.T) uint64 {
+	t.Helper()
+	seed := uint64(time.Now().UnixNano())
+	if s := os.Getenv("FEED_SEED"); s != "" {
+		var err error
+		if seed, err = strconv.ParseUint(s, 10, 64); err != nil {
+			t.Fatalf("FEED_SEED: %v", err)
+		}
+	}
+	t.Logf("seed %d (FEED_SEED=%d replays it)", seed, seed)
+	return seed
+}

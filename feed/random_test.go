@@ -3,11 +3,8 @@ package feed
 import (
 	"cmp"
 	"math/rand/v2"
-	"os"
 	"slices"
-	"strconv"
 	"testing"
-	"time"
 
 	"github.com/tickwire/tickwire/codec/moldudp64"
 )
@@ -18,14 +15,7 @@ import (
 // gap; with double loss the gaps must be exactly the doubly-lost ranges.
 // FEED_SEED=n replays a run.
 func TestArbiterRandom(t *testing.T) {
-	seed := uint64(time.Now().UnixNano())
-	if s := os.Getenv("FEED_SEED"); s != "" {
-		var err error
-		if seed, err = strconv.ParseUint(s, 10, 64); err != nil {
-			t.Fatalf("FEED_SEED: %v", err)
-		}
-	}
-	t.Logf("seed %d (FEED_SEED=%d replays it)", seed, seed)
+	seed := testSeed(t)
 	for _, double := range []bool{false, true} {
 		name := "each packet on a line"
 		if double {

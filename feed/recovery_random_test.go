@@ -3,11 +3,8 @@ package feed
 import (
 	"container/heap"
 	"math/rand/v2"
-	"os"
 	"slices"
-	"strconv"
 	"testing"
-	"time"
 
 	"github.com/tickwire/tickwire/codec/moldudp64"
 )
@@ -24,14 +21,7 @@ import (
 // the server down, the gaps must be exactly the ranges lost on both lines.
 // FEED_SEED=n replays a run.
 func TestRecoveryRandom(t *testing.T) {
-	seed := uint64(time.Now().UnixNano())
-	if s := os.Getenv("FEED_SEED"); s != "" {
-		var err error
-		if seed, err = strconv.ParseUint(s, 10, 64); err != nil {
-			t.Fatalf("FEED_SEED: %v", err)
-		}
-	}
-	t.Logf("seed %d (FEED_SEED=%d replays it)", seed, seed)
+	seed := testSeed(t)
 	for _, up := range []bool{true, false} {
 		name := map[bool]string{true: "server up", false: "server down"}[up]
 		t.Run(name, func(t *testing.T) {
