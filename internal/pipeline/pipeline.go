@@ -571,33 +571,13 @@ func (p *Pipeline) ReplayPackets(m *replay.Merger, progress func(records uint64)
 
 // ReplayMessages drives the pipeline from a raw ITCH file, whose messages
 // are sequenced by their ordinal. Several files continue the numbering.
+//
+// It reads a batch of messages at a time. A shard of several picks out the
+// messages of the instruments it owns without a branch per message, then
+// applies them: tested one by one, the ownership of a random mix of
+// instruments is a branch mispredicted every other message, which cost a
+// shard more than everything else it does with a message it does not own.
 func (p *Pipeline) ReplayMessages(r *replay.ITCHReader, progress func(records uint64)) error {
-	if p.owned != nil {
-		return p.replayMessagesSharded(r, progress)
-	}
-	for {
-		msg, err := r.Next()
-		if err != nil {
-			if errors.Is(err, io.EOF) {
-				return nil
-			}
-			return err
-		}
-		p.seq++
-		p.apply(p.seq, msg)
-		if progress != nil && p.seq%progressEvery == 0 {
-			progress(p.seq)
-		}
-	}
-}
-
-// replayMessagesSharded is ReplayMessages for one shard of several: it
-// reads a batch of messages at a time and picks out the ones it owns
-// without a branch per message, then applies them. Tested one by one, the
-// ownership of a random mix of instruments is a branch mispredicted every
-// other message, which cost more than everything else a shard does with a
-// message it does not own.
-func (p *Pipeline) replayMessagesSharded(r *replay.ITCHReader, progress func(records uint64)) error {
 	var batch [256][]byte
 	var mine [256]uint8
 	for {
@@ -608,13 +588,19 @@ func (p *Pipeline) replayMessagesSharded(r *replay.ITCHReader, progress func(rec
 			}
 			return err
 		}
-		k := 0
-		for i, m := range batch[:n] {
-			mine[k] = uint8(i)
-			k += int(p.owned[locateOf(m)])
-		}
-		for _, i := range mine[:k] {
-			p.apply(p.seq+uint64(i)+1, batch[i])
+		if p.owned == nil {
+			for i, m := range batch[:n] {
+				p.apply(p.seq+uint64(i)+1, m)
+			}
+		} else {
+			k := 0
+			for i, m := range batch[:n] {
+				mine[k] = uint8(i)
+				k += int(p.owned[locateOf(m)])
+			}
+			for _, i := range mine[:k] {
+				p.apply(p.seq+uint64(i)+1, batch[i])
+			}
 		}
 		before := p.seq
 		p.seq += uint64(n)
