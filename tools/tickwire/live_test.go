@@ -118,6 +118,21 @@ func waitExit(t *testing.T, cmd *exec.Cmd, out, extra *syncBuffer) {
 	}
 }
 
+// lineGroups returns line A's and line B's groups for a test: 239.o.x.1 and
+// 239.o.y.2 on one random port, o telling the tests apart.
+func lineGroups(o int) (a, b string) {
+	port := 20000 + rand.IntN(20000)
+	return fmt.Sprintf("239.%d.%d.1:%d", o, rand.IntN(250), port), fmt.Sprintf("239.%d.%d.2:%d", o, rand.IntN(250), port)
+}
+
+// writeFile writes a test's configuration.
+func writeFile(t *testing.T, path, content string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // wantInOutput fails the test for each line the handler's output lacks.
 func wantInOutput(t *testing.T, out string, want ...string) {
 	t.Helper()
@@ -142,13 +157,11 @@ func TestLiveHandlerRecovers(t *testing.T) {
 	for _, late := range []bool{false, true} {
 		t.Run(fmt.Sprintf("late=%v", late), func(t *testing.T) {
 			dir := t.TempDir()
-			port := 20000 + rand.IntN(20000)
-			groupA := fmt.Sprintf("239.77.%d.1:%d", rand.IntN(250), port)
-			groupB := fmt.Sprintf("239.77.%d.2:%d", rand.IntN(250), port)
+			groupA, groupB := lineGroups(77)
 			rr := fmt.Sprintf("127.0.0.1:%d", freeUDPPort(t))
 			want, got := filepath.Join(dir, "want.jsonl"), filepath.Join(dir, "got.jsonl")
 			cfg := filepath.Join(dir, "tickwire.yaml")
-			if err := os.WriteFile(cfg, []byte(fmt.Sprintf(`feed:
+			writeFile(t, cfg, fmt.Sprintf(`feed:
   interface: lo
   line_a: {group: %s}
   line_b: {group: %s}
@@ -159,9 +172,7 @@ func TestLiveHandlerRecovers(t *testing.T) {
     max_retries: 30
     max_age: 20s
 books_on_exit: %s
-`, groupA, groupB, rr, got)), 0o644); err != nil {
-				t.Fatal(err)
-			}
+`, groupA, groupB, rr, got))
 			simArgs := []string{"sim", "-messages", "60000", "-instruments", "60", "-seed", "7", "-books", want,
 				"-group-a", groupA, "-group-b", groupB, "-rate", "150000",
 				"-loss-a", "0.02", "-loss-b", "0.02", "-dup", "0.01", "-reorder", "0.01", "-lag-b", "3",
@@ -219,15 +230,11 @@ func TestLiveHandlerBadInput(t *testing.T) {
 	}
 	bin := binary(t)
 	dir := t.TempDir()
-	port := 20000 + rand.IntN(20000)
-	groupA := fmt.Sprintf("239.79.%d.1:%d", rand.IntN(250), port)
-	groupB := fmt.Sprintf("239.79.%d.2:%d", rand.IntN(250), port)
+	groupA, groupB := lineGroups(79)
 	want, got := filepath.Join(dir, "want.jsonl"), filepath.Join(dir, "got.jsonl")
 	cfg := filepath.Join(dir, "tickwire.yaml")
-	if err := os.WriteFile(cfg, []byte(fmt.Sprintf("feed:\n  interface: lo\n  line_a: {group: %s}\n  line_b: {group: %s}\nbooks_on_exit: %s\n",
-		groupA, groupB, got)), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	writeFile(t, cfg, fmt.Sprintf("feed:\n  interface: lo\n  line_a: {group: %s}\n  line_b: {group: %s}\nbooks_on_exit: %s\n",
+		groupA, groupB, got))
 	run := exec.Command(bin, "run", "-config", cfg, "-exit-on-end")
 	var runOut syncBuffer
 	run.Stdout, run.Stderr = &runOut, &runOut
@@ -300,18 +307,14 @@ func TestLiveHandlerSnapshot(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			dir := t.TempDir()
-			port := 20000 + rand.IntN(20000)
-			groupA := fmt.Sprintf("239.80.%d.1:%d", rand.IntN(250), port)
-			groupB := fmt.Sprintf("239.80.%d.2:%d", rand.IntN(250), port)
+			groupA, groupB := lineGroups(80)
 			rr := fmt.Sprintf("127.0.0.1:%d", freeUDPPort(t))
 			glimpse := freeTCPAddrs(t, 1)[0]
 			want, got := filepath.Join(dir, "want.jsonl"), filepath.Join(dir, "got.jsonl")
 			cfg := filepath.Join(dir, "tickwire.yaml")
 			conf := fmt.Sprintf("feed:\n  interface: lo\n  line_a: {group: %s}\n  line_b: {group: %s}\n  snapshot: {server: %s, username: tw, password: secret}\n%sbooks_on_exit: %s\n",
 				groupA, groupB, glimpse, strings.ReplaceAll(c.extraConf, "RR", rr), got)
-			if err := os.WriteFile(cfg, []byte(conf), 0o644); err != nil {
-				t.Fatal(err)
-			}
+			writeFile(t, cfg, conf)
 			simArgs := append([]string{"sim", "-messages", "40000", "-instruments", "40", "-seed", "13", "-books", want,
 				"-group-a", groupA, "-group-b", groupB, "-rate", "50000", "-glimpse", glimpse,
 				"-soup-user", "tw", "-soup-password", "secret", "-rerequest", rr, "-linger", "3s"}, c.extraSim...)
@@ -352,7 +355,7 @@ func TestLiveHandlerSoupBinTCP(t *testing.T) {
 	for _, withSnapshot := range []bool{false, true} {
 		t.Run(fmt.Sprintf("snapshot=%v", withSnapshot), func(t *testing.T) {
 			dir := t.TempDir()
-			port := 20000 + rand.IntN(20000)
+			groupA, groupB := lineGroups(81)
 			tcp := freeTCPAddrs(t, 2)
 			soupAddr, glimpse := tcp[0], tcp[1]
 			want, got := filepath.Join(dir, "want.jsonl"), filepath.Join(dir, "got.jsonl")
@@ -361,11 +364,9 @@ func TestLiveHandlerSoupBinTCP(t *testing.T) {
 				conf = strings.Replace(conf, "\nbooks_on_exit", fmt.Sprintf("\n  snapshot: {server: %s, username: tw, password: secret}\nbooks_on_exit", glimpse), 1)
 			}
 			cfg := filepath.Join(dir, "tickwire.yaml")
-			if err := os.WriteFile(cfg, []byte(conf), 0o644); err != nil {
-				t.Fatal(err)
-			}
+			writeFile(t, cfg, conf)
 			sim := exec.Command(bin, "sim", "-messages", "30000", "-instruments", "30", "-seed", "17", "-books", want,
-				"-group-a", fmt.Sprintf("239.81.1.1:%d", port), "-group-b", fmt.Sprintf("239.81.1.2:%d", port),
+				"-group-a", groupA, "-group-b", groupB,
 				"-rate", "40000", "-soup", soupAddr, "-soup-rate", "40000", "-glimpse", glimpse,
 				"-soup-user", "tw", "-soup-password", "secret", "-linger", "5s")
 			var simOut, runOut syncBuffer
@@ -394,7 +395,7 @@ func TestLiveHandlerSoupBinTCP(t *testing.T) {
 	dir := t.TempDir()
 	soupAddr := freeTCPAddrs(t, 1)[0]
 	cfg := filepath.Join(dir, "tickwire.yaml")
-	os.WriteFile(cfg, []byte(fmt.Sprintf("feed:\n  interface: lo\n  soupbintcp: {server: %s, username: tw, password: wrong}\n", soupAddr)), 0o644)
+	writeFile(t, cfg, fmt.Sprintf("feed:\n  interface: lo\n  soupbintcp: {server: %s, username: tw, password: wrong}\n", soupAddr))
 	sim := exec.Command(bin, "sim", "-messages", "1000", "-group-a", "239.81.2.1:30001", "-group-b", "239.81.2.2:30001",
 		"-soup", soupAddr, "-soup-user", "tw", "-soup-password", "secret", "-linger", "3s")
 	if err := sim.Start(); err != nil {
@@ -418,15 +419,11 @@ func TestLiveHandlerPlaysCapture(t *testing.T) {
 	}
 	bin := binary(t)
 	dir := t.TempDir()
-	port := 20000 + rand.IntN(20000)
-	groupA := fmt.Sprintf("239.83.%d.1:%d", rand.IntN(250), port)
-	groupB := fmt.Sprintf("239.83.%d.2:%d", rand.IntN(250), port)
+	groupA, groupB := lineGroups(83)
 	got := filepath.Join(dir, "got.jsonl")
 	cfg := filepath.Join(dir, "tickwire.yaml")
-	if err := os.WriteFile(cfg, []byte(fmt.Sprintf("feed:\n  interface: lo\n  line_a: {group: %s}\n  line_b: {group: %s}\nbooks_on_exit: %s\n",
-		groupA, groupB, got)), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	writeFile(t, cfg, fmt.Sprintf("feed:\n  interface: lo\n  line_a: {group: %s}\n  line_b: {group: %s}\nbooks_on_exit: %s\n",
+		groupA, groupB, got))
 	run := exec.Command(bin, "run", "-config", cfg, "-exit-on-end")
 	var runOut syncBuffer
 	run.Stdout, run.Stderr = &runOut, &runOut
@@ -451,14 +448,10 @@ func TestLiveHandlerSIGTERM(t *testing.T) {
 	}
 	bin := binary(t)
 	dir := t.TempDir()
-	port := 20000 + rand.IntN(20000)
-	groupA := fmt.Sprintf("239.84.%d.1:%d", rand.IntN(250), port)
-	groupB := fmt.Sprintf("239.84.%d.2:%d", rand.IntN(250), port)
+	groupA, groupB := lineGroups(84)
 	want, got := filepath.Join(dir, "want.jsonl"), filepath.Join(dir, "got.jsonl")
 	cfg := filepath.Join(dir, "tickwire.yaml")
-	if err := os.WriteFile(cfg, []byte(fmt.Sprintf("feed:\n  interface: lo\n  line_a: {group: %s}\n  line_b: {group: %s}\n", groupA, groupB)), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	writeFile(t, cfg, fmt.Sprintf("feed:\n  interface: lo\n  line_a: {group: %s}\n  line_b: {group: %s}\n", groupA, groupB))
 	run := exec.Command(bin, "run", "-config", cfg, "-books-on-exit", got)
 	var runOut syncBuffer
 	run.Stdout, run.Stderr = &runOut, &runOut
