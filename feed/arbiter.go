@@ -205,10 +205,12 @@ func (a *Arbiter) packet(ls *LineStats, line int, now int64, p moldudp64.Packet)
 		return
 	}
 	seq, count := p.Seq(), p.Count()
-	if a.maxJump > 0 && a.started && seq > a.known() && seq-a.known() > a.maxJump && !a.corroborated(line, seq, count) {
-		ls.Implausible++
-		a.stats.Implausible++
-		return
+	if a.maxJump > 0 && a.started {
+		if k := a.known(); seq > k && seq-k > a.maxJump && !a.corroborated(line, seq, count) {
+			ls.Implausible++
+			a.stats.Implausible++
+			return
+		}
 	}
 	switch count {
 	case moldudp64.Heartbeat, moldudp64.EndOfSession:

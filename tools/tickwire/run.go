@@ -464,12 +464,13 @@ func (h *handler) loop(stopping *atomic.Bool, exitOnEnd bool) error {
 					return fmt.Errorf("line %c: %w", 'A'+line, err)
 				}
 				for i := 0; i < n; i++ {
-					ts := h.batch.KernelTime(i)
+					kts := h.batch.KernelTime(i)
+					ts := kts
 					if ts == 0 {
 						ts = now
 					}
 					h.p.Packet(line, ts, h.batch.Payload(i))
-					if kts := h.batch.KernelTime(i); kts != 0 {
+					if kts != 0 {
 						h.lat.RecordValue(nanotime() - kts)
 					}
 				}
@@ -478,7 +479,8 @@ func (h *handler) loop(stopping *atomic.Bool, exitOnEnd bool) error {
 				}
 			}
 		}
-		h.p.Tick(time.Now().UnixNano())
+		after := time.Now()
+		h.p.Tick(after.UnixNano())
 		if g := h.p.Stats().Gaps; g > gaps {
 			gaps = g
 			if h.cfg.Feed.Snapshot.ServerAddr.IsValid() {
@@ -492,8 +494,8 @@ func (h *handler) loop(stopping *atomic.Bool, exitOnEnd bool) error {
 		if exitOnEnd && h.p.Finished() {
 			return nil
 		}
-		if t := time.Now(); t.Sub(lastCheck) >= time.Second {
-			lastCheck = t
+		if after.Sub(lastCheck) >= time.Second {
+			lastCheck = after
 			seen = h.logFaults(seen)
 			for line := lineA; line <= lineB; line++ {
 				if d := h.socks[line].Drops(); d > drops[line] {
