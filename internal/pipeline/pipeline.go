@@ -235,16 +235,10 @@ func (p *Pipeline) Stats() *Stats { return &p.st }
 // FeedStats returns the arbiter's counters.
 func (p *Pipeline) FeedStats() feed.Stats { return p.arb.Stats() }
 
-// Lines returns the lines seen, indexed by line number.
-func (p *Pipeline) Lines() []Line { return p.lines }
-
 // Session returns the MoldUDP64 session replayed, if one was identified.
 func (p *Pipeline) Session() (string, bool) {
 	return string(itch.TrimAlpha(p.session[:])), p.sessionSet
 }
-
-// MessagesFor returns how many messages carried stock locate l.
-func (p *Pipeline) MessagesFor(l uint16) uint64 { return p.byLocate[l] }
 
 // Message implements feed.Handler: it validates one ITCH message and applies
 // it to the book. msg is not retained.

@@ -135,8 +135,10 @@ func (g *Group) WriteSummary(w io.Writer, s Summary) {
 			st.Datagrams, st.Filtered, st.NotMoldUDP, st.BeforeSession, st.OtherSession)
 		name, _ := p.Session()
 		fmt.Fprintf(w, "session     %q on %d line(s)", name, len(p.lines))
+		sep := ":"
 		for i, l := range p.lines {
-			fmt.Fprintf(w, "%s %c=%s (file %d)", map[bool]string{true: ":", false: ","}[i == 0], 'A'+i, l.Dst, l.Input+1)
+			fmt.Fprintf(w, "%s %c=%s (file %d)", sep, 'A'+i, l.Dst, l.Input+1)
+			sep = ","
 		}
 		fmt.Fprintln(w)
 	} else if name, ok := p.Session(); ok {
