@@ -71,14 +71,71 @@ type Arbiter struct {
 
 	maxJump uint64    // Options.MaxJump
 	jump    jumpProbe // the last packet that jumped too far
+	quiet   int64     // Options.Quiet
+
+	recLine int // Options.RecoveryLine; -1 when unset or without recovery
+
+	// lines keeps, per multicast line, when it last carried a plausible
+	// packet of the session and the end of session it announced last (0:
+	// none, or contradicted since by the line itself).
+	lines [MaxLines]lineState
+	// progress is the clock of the last plausible packet on any multicast
+	// line: the current sequence going on. noClock while there was none.
+	progress int64
+
+	ended   bool   // the end of the session was agreed (Ended)
+	endSeq  uint64 // its sequence
+	refuted bool   // the lines corroborate a sequence far below next (Refuted)
+
+	scratch []byte // an answer cut to the range requested (answer)
+}
+
+// noClock marks a clock reading not taken yet.
+const noClock = math.MinInt64
+
+// lineState is what the Arbiter remembers of one multicast line.
+type lineState struct {
+	at   int64  // clock of its last plausible packet, noClock if none
+	eos  uint64 // sequence of its latest end of session, 0 if none or contradicted
+	seen bool
 }
 
 // jumpProbe remembers the last implausible packet, for corroboration.
 type jumpProbe struct {
 	set      bool
+	ahead    bool // beyond everything known (false: far behind next)
 	line     int
 	seq, end uint64
 }
+
+// Verdict says what Arbiter.Packet made of a packet, so that a caller can
+// attribute bad input to where it came from (the socket's source address).
+type Verdict uint8
+
+// Verdicts of Arbiter.Packet.
+const (
+	Accepted     Verdict = iota // delivered or held messages not seen before
+	Duplicate                   // every message was delivered or held already
+	Announcement                // a heartbeat or end of session, taken
+	Malformed                   // see Stats.Malformed
+	OtherSession                // another session's packet
+	Implausible                 // far ahead or far behind and not (yet) corroborated: see Options.MaxJump
+	Unsolicited                 // on the recovery line, answering no request in flight
+	AfterEnd                    // data after the agreed end of the session
+)
+
+var verdictNames = [...]string{"accepted", "duplicate", "announcement", "malformed", "other session", "implausible sequence", "unsolicited answer", "after the end of session"}
+
+func (v Verdict) String() string {
+	if int(v) < len(verdictNames) {
+		return verdictNames[v]
+	}
+	return fmt.Sprintf("verdict(%d)", uint8(v))
+}
+
+// Bad reports whether the verdict is one of bad or untrusted input (not a
+// delivery, a duplicate or an announcement).
+func (v Verdict) Bad() bool { return v >= Malformed }
 
 // NewArbiter returns an Arbiter that delivers to h. It allocates the hold pool
 // (Options.HoldPackets × Options.PacketSize bytes) up front.
@@ -99,16 +156,71 @@ func NewArbiter(h Handler, opts ...Option) *Arbiter {
 		sessionSet:  o.SessionSet,
 		started:     o.Start != 0,
 		shadow:      o.Start,
-		clock:       math.MinInt64,
+		clock:       noClock,
 		maxJump:     o.MaxJump,
+		quiet:       o.Quiet,
+		recLine:     -1,
+		progress:    noClock,
+	}
+	for i := range a.lines {
+		a.lines[i].at = noClock
 	}
 	if o.Requester != nil {
 		a.rec = newRecovery(o.Requester, o.Recovery, o.HoldPackets)
 		a.rec.known = a.next
 		a.holdTime = 0 // recovery decides when a hole is given up
+		if o.RecoveryLineSet {
+			a.recLine = o.RecoveryLine
+			a.scratch = make([]byte, 0, MaxPacketSize+moldudp64.HeaderLen)
+		}
 	}
 	return a
 }
+
+// Reset starts the arbiter over at sequence start (0: at the first packet
+// seen), as after a snapshot whose end-of-snapshot gives start: what is
+// held is dropped, requests in flight are forgotten, the end of session
+// and a refuted start are cleared, and from now on packets before start
+// are duplicates. The hold pool is reused; the counters go on. The
+// Handler's sequence restarts at start too.
+func (a *Arbiter) Reset(start uint64) {
+	for a.hold.len() > 0 {
+		n := a.hold.len() - 1
+		a.hold.release(a.hold.order[n])
+		a.hold.order = a.hold.order[:n]
+	}
+	a.next, a.shadow = start, start
+	a.started = start != 0
+	a.tail, a.pend = 0, 0
+	a.jump = jumpProbe{}
+	a.ended, a.endSeq, a.refuted = false, 0, false
+	for i := range a.lines {
+		a.lines[i].eos = 0
+	}
+	if r := a.rec; r != nil {
+		r.holes, r.reqs = r.holes[:0], r.reqs[:0]
+		r.known = start
+		r.wake, r.due = math.MaxInt64, false
+	}
+}
+
+// Ended reports whether the session has ended: every live line (one that
+// carried a plausible packet within Options.Quiet) announced the same end
+// of session, and every message before it was delivered or reported as a
+// gap. A single line's end of session ends nothing while another line
+// still carries the session.
+func (a *Arbiter) Ended() bool { return a.ended }
+
+// EndSeq returns the sequence the agreed end of session announced, 0
+// before the end.
+func (a *Arbiter) EndSeq() uint64 { return a.endSeq }
+
+// Refuted reports whether the lines have shown, corroborated and with
+// nothing at or beyond Next for Options.Quiet, a sequence more than
+// MaxJump below Next: the start the Arbiter was given (a snapshot's
+// sequence, WithStart or Reset) is wrong. The Arbiter cannot go back; the
+// caller rebuilds its state (a new snapshot) and calls Reset.
+func (a *Arbiter) Refuted() bool { return a.refuted }
 
 // Next returns the sequence of the next message the Handler will receive
 // (or the first sequence of the next gap).
@@ -146,18 +258,20 @@ func (a *Arbiter) line(line int) *LineStats {
 //
 // p should come from moldudp64.Parse, but any bytes are accepted: a packet too
 // short for the header, or otherwise malformed, is counted and ignored.
-func (a *Arbiter) Packet(line int, now int64, p moldudp64.Packet) {
+func (a *Arbiter) Packet(line int, now int64, p moldudp64.Packet) Verdict {
 	ls := a.line(line)
 	ls.Packets++
 	a.stats.Packets++
 	a.expire(now)
-	a.packet(ls, line, a.clock, p)
+	v := a.packet(ls, line, a.clock, p)
 	if a.rec != nil {
 		a.recover()
 	}
+	a.settle()
 	if invariants.Enabled {
 		a.checkInvariants()
 	}
+	return v
 }
 
 // Tick applies the hold-time limit, or runs the recovery timers (requests,
@@ -170,6 +284,7 @@ func (a *Arbiter) Tick(now int64) {
 	if a.rec != nil {
 		a.recover()
 	}
+	a.settle()
 	if invariants.Enabled {
 		a.checkInvariants()
 	}
@@ -194,62 +309,191 @@ func (a *Arbiter) Close() {
 	}
 }
 
-func (a *Arbiter) packet(ls *LineStats, line int, now int64, p moldudp64.Packet) {
+func (a *Arbiter) packet(ls *LineStats, line int, now int64, p moldudp64.Packet) Verdict {
 	if len(p) < moldudp64.HeaderLen {
-		a.malformed(ls)
-		return
+		return a.malformed(ls)
 	}
 	if a.sessionSet && !bytes.Equal(p.Session(), a.session[:]) {
 		ls.OtherSession++
 		a.stats.OtherSession++
-		return
+		return OtherSession
 	}
 	seq, count := p.Seq(), p.Count()
+	mark := count == moldudp64.Heartbeat || count == moldudp64.EndOfSession
+	var end uint64 // data packets: the sequence after their last message
+	if mark {
+		if len(p) != moldudp64.HeaderLen {
+			return a.malformed(ls)
+		}
+	} else {
+		if seq == 0 || seq > math.MaxUint64-uint64(count) {
+			return a.malformed(ls)
+		}
+		end = seq + uint64(count)
+	}
+	if a.ended {
+		return a.afterEnd(ls, mark, count, end)
+	}
+	if line == a.recLine {
+		return a.answer(ls, line, now, p, mark, seq, end)
+	}
 	if a.maxJump > 0 && a.started {
-		if k := a.known(); seq > k && seq-k > a.maxJump && !a.corroborated(line, seq, count) {
-			ls.Implausible++
-			a.stats.Implausible++
-			return
+		if k := a.known(); seq > k && seq-k > a.maxJump {
+			if !a.probe(line, seq, end, now, true) {
+				return a.implausible(ls)
+			}
+		} else if behind := max(seq, end); a.next > a.maxJump && behind < a.next-a.maxJump {
+			a.probe(line, seq, end, now, false)
+			return a.implausible(ls)
 		}
 	}
-	switch count {
-	case moldudp64.Heartbeat, moldudp64.EndOfSession:
-		if len(p) != moldudp64.HeaderLen {
-			a.malformed(ls)
-			return
-		}
+	if mark {
 		a.fixSession(p)
+		a.alive(line, now)
 		if count == moldudp64.Heartbeat {
 			ls.Heartbeats++
 			a.stats.Heartbeats++
+			a.contradict(line, seq)
 		} else {
 			ls.EndOfSession++
 			a.stats.EndOfSession++
+			if a.started && seq < a.next {
+				ls.Contradicted++
+				a.stats.Contradicted++
+			}
+			if uint(line) < MaxLines {
+				a.lines[line].eos = seq
+			}
 		}
 		a.announce(seq, now)
-		return
+		return Announcement
 	}
-	if seq == 0 || seq > math.MaxUint64-uint64(count) {
-		a.malformed(ls)
-		return
-	}
-	if a.started && seq+uint64(count) <= a.next && a.sessionSet {
+	if a.started && end <= a.next && a.sessionSet {
 		// The other line's copy, the common case: drop it before walking
 		// its blocks (a third of the work on a healthy A/B feed).
-		ls.Duplicates++
-		a.stats.Duplicates++
-		return
+		a.alive(line, now)
+		return a.duplicate(ls)
 	}
 	if !wellFormed(p) {
-		a.malformed(ls)
-		return
+		return a.malformed(ls)
 	}
 	a.fixSession(p)
+	a.alive(line, now)
+	a.contradict(line, end)
 	if !a.started {
 		a.started = true
 		a.next, a.shadow = seq, seq
 	}
-	a.data(ls, line, now, p, seq, seq+uint64(count))
+	return a.data(ls, line, now, p, seq, end)
+}
+
+// alive records that line carried a plausible packet of the session at now.
+func (a *Arbiter) alive(line int, now int64) {
+	a.progress = now
+	if uint(line) < MaxLines {
+		l := &a.lines[line]
+		l.at, l.seen = now, true
+	}
+}
+
+// contradict forgets the end of session line announced if the line has
+// gone on beyond it since (seq: a data packet's end or a heartbeat's
+// announcement).
+func (a *Arbiter) contradict(line int, seq uint64) {
+	if uint(line) < MaxLines {
+		if l := &a.lines[line]; l.eos != 0 && seq > l.eos {
+			l.eos = 0
+		}
+	}
+}
+
+// settle ends the session once every live line's latest end of session
+// announces the same sequence and next has reached it. What is held or
+// known beyond it then is what only a rogue packet can have shown: it is
+// discarded, never reported as a gap.
+func (a *Arbiter) settle() {
+	if a.ended || !a.started {
+		return
+	}
+	var s uint64
+	for i := range a.lines {
+		l := &a.lines[i]
+		if !l.seen || uint64(a.clock)-uint64(l.at) > uint64(a.quiet) {
+			continue
+		}
+		if l.eos == 0 || (s != 0 && l.eos != s) {
+			return
+		}
+		s = l.eos
+	}
+	if s == 0 || a.next < s {
+		return
+	}
+	a.ended, a.endSeq = true, s
+	for a.hold.len() > 0 {
+		n := a.hold.len() - 1
+		a.hold.release(a.hold.order[n])
+		a.hold.order = a.hold.order[:n]
+		a.stats.Discarded++
+	}
+	a.tail, a.pend = 0, 0
+	if r := a.rec; r != nil {
+		a.stats.Discarded += uint64(len(r.holes))
+		r.holes, r.reqs = r.holes[:0], r.reqs[:0]
+		r.known = a.next
+		r.wake, r.due = math.MaxInt64, false
+	}
+}
+
+// afterEnd handles a packet that arrives once the session has ended: the
+// end of session repeated, or data that no real line can carry.
+func (a *Arbiter) afterEnd(ls *LineStats, mark bool, count uint16, end uint64) Verdict {
+	switch {
+	case count == moldudp64.EndOfSession:
+		ls.EndOfSession++
+		a.stats.EndOfSession++
+		return Announcement
+	case mark:
+		ls.Heartbeats++
+		a.stats.Heartbeats++
+		return Announcement
+	case end <= a.next:
+		return a.duplicate(ls)
+	}
+	a.stats.AfterEnd++
+	return AfterEnd
+}
+
+// probe decides whether a packet [seq, end) far from the current sequence
+// (ahead of everything known, or behind next, by more than MaxJump) shows a
+// genuine jump. It does when it is corroborated, by another line showing a
+// packet within MaxJump of it or by the same line continuing it
+// contiguously, and the current sequence is quiet: no line carried it for
+// Options.Quiet. While the old sequence goes on, far packets are rogue,
+// however many lines carry them. A jump ahead is then taken: every hole
+// below it is given up (a gap, counted in Jumps) and probe returns true. A
+// jump behind cannot be taken (sequences never go back): it marks the start
+// Refuted. Otherwise the packet is remembered for the next call and probe
+// returns false.
+func (a *Arbiter) probe(line int, seq, end uint64, now int64, ahead bool) bool {
+	j := &a.jump
+	corroborated := false
+	if j.set && j.ahead == ahead {
+		near := seq-j.seq <= a.maxJump || j.seq-seq <= a.maxJump
+		corroborated = (j.line != line && near) || (j.line == line && seq == j.end && end > seq && j.end != j.seq)
+	}
+	*j = jumpProbe{set: true, ahead: ahead, line: line, seq: seq, end: max(end, seq)}
+	if !corroborated || (a.progress != noClock && uint64(now)-uint64(a.progress) <= uint64(a.quiet)) {
+		return false
+	}
+	j.set = false
+	if !ahead {
+		a.refuted = true
+		return false
+	}
+	a.stats.Jumps++
+	a.flushTo(seq)
+	return true
 }
 
 // known returns the highest sequence number the arbiter knows of: the next
@@ -260,27 +504,6 @@ func (a *Arbiter) known() uint64 {
 		k = max(k, a.rec.known)
 	}
 	return k
-}
-
-// corroborated decides whether a packet starting too far ahead is a genuine
-// jump: another line has just shown a packet within MaxJump of it, or this
-// line's previous implausible packet ended where this one starts. Otherwise
-// the packet is remembered for the next call and rejected.
-func (a *Arbiter) corroborated(line int, seq uint64, count uint16) bool {
-	n := uint64(count)
-	if count == moldudp64.EndOfSession {
-		n = 0
-	}
-	j := &a.jump
-	if j.set {
-		near := seq-j.seq <= a.maxJump || j.seq-seq <= a.maxJump
-		if (j.line != line && near) || (j.line == line && seq == j.end && n > 0 && j.end != j.seq) {
-			j.set = false
-			return true
-		}
-	}
-	*j = jumpProbe{set: true, line: line, seq: seq, end: seq + n}
-	return false
 }
 
 // wellFormed reports whether every block of p parses and their number is the
@@ -295,9 +518,22 @@ func wellFormed(p moldudp64.Packet) bool {
 	return b.Err() == nil
 }
 
-func (a *Arbiter) malformed(ls *LineStats) {
+func (a *Arbiter) malformed(ls *LineStats) Verdict {
 	ls.Malformed++
 	a.stats.Malformed++
+	return Malformed
+}
+
+func (a *Arbiter) implausible(ls *LineStats) Verdict {
+	ls.Implausible++
+	a.stats.Implausible++
+	return Implausible
+}
+
+func (a *Arbiter) duplicate(ls *LineStats) Verdict {
+	ls.Duplicates++
+	a.stats.Duplicates++
+	return Duplicate
 }
 
 func (a *Arbiter) fixSession(p moldudp64.Packet) {
@@ -347,26 +583,22 @@ func (a *Arbiter) promote() {
 }
 
 // data arbitrates a well-formed data packet carrying [first, end).
-func (a *Arbiter) data(ls *LineStats, line int, now int64, p moldudp64.Packet, first, end uint64) {
+func (a *Arbiter) data(ls *LineStats, line int, now int64, p moldudp64.Packet, first, end uint64) Verdict {
 	if a.rec != nil {
 		a.recFill(first, end, now)
 	}
 	for {
 		if end <= a.next {
-			ls.Duplicates++
-			a.stats.Duplicates++
-			return
+			return a.duplicate(ls)
 		}
 		if first <= a.next {
 			a.deliver(ls, p, first)
 			a.drain()
-			return
+			return Accepted
 		}
 		// Ahead of next: hold, unless the held packets have it all already.
 		if a.hold.covered(first, end) {
-			ls.Duplicates++
-			a.stats.Duplicates++
-			return
+			return a.duplicate(ls)
 		}
 		i, j, freed := a.hold.contained(first, end)
 		if a.hold.len()-(j-i) < a.holdPackets && a.hold.bytes-freed+len(p) <= a.holdBytes {
@@ -384,10 +616,18 @@ func (a *Arbiter) data(ls *LineStats, line int, now int64, p moldudp64.Packet, f
 			a.stats.Held++
 			a.stats.MaxHeldPackets = max(a.stats.MaxHeldPackets, a.hold.len())
 			a.stats.MaxHeldBytes = max(a.stats.MaxHeldBytes, a.hold.bytes)
-			return
+			return Accepted
 		}
-		// No room: give up the lowest hole and look again. Each round moves
-		// next up to first or delivers at least one held packet.
+		// No room. With recovery, a packet nearer next than the highest
+		// held one takes its place (what that one carried becomes a hole,
+		// requested again in its turn): packets far ahead, rogue or not,
+		// never push out the ones next needs. Otherwise give up the lowest
+		// hole and look again. Each round evicts a held packet, moves next
+		// up to first, or delivers at least one held packet.
+		if a.rec != nil && a.hold.len() > 0 && a.hold.at(a.hold.len()-1).first > first {
+			a.evictTop(now)
+			continue
+		}
 		target := first
 		if a.hold.len() > 0 {
 			target = min(target, a.hold.at(0).first)

@@ -499,12 +499,12 @@ func TestOptions(t *testing.T) {
 		opts []Option
 		want Options
 	}{
-		{"defaults", nil, Options{Start: 1, HoldPackets: DefaultHoldPackets, HoldBytes: DefaultHoldBytes, HoldTime: DefaultHoldTime, PacketSize: DefaultPacketSize}},
+		{"defaults", nil, Options{Start: 1, HoldPackets: DefaultHoldPackets, HoldBytes: DefaultHoldBytes, HoldTime: DefaultHoldTime, PacketSize: DefaultPacketSize, Quiet: DefaultQuiet}},
 		{"negative limits hold nothing", []Option{WithHoldPackets(-1), WithHoldTime(-1), WithPacketSize(-1)},
-			Options{Start: 1, HoldTime: -1, PacketSize: DefaultPacketSize}},
-		{"no bytes holds nothing", []Option{WithHoldBytes(0)}, Options{Start: 1, HoldTime: DefaultHoldTime, PacketSize: DefaultPacketSize}},
+			Options{Start: 1, HoldTime: -1, PacketSize: DefaultPacketSize, Quiet: DefaultQuiet}},
+		{"no bytes holds nothing", []Option{WithHoldBytes(0)}, Options{Start: 1, HoldTime: DefaultHoldTime, PacketSize: DefaultPacketSize, Quiet: DefaultQuiet}},
 		{"bounds", []Option{WithHoldPackets(MaxHoldPackets + 1), WithPacketSize(MaxPacketSize + 1), WithStart(0), WithSession(testSession)},
-			Options{Session: testSession, SessionSet: true, HoldPackets: MaxHoldPackets, HoldBytes: DefaultHoldBytes, HoldTime: DefaultHoldTime, PacketSize: MaxPacketSize}},
+			Options{Session: testSession, SessionSet: true, HoldPackets: MaxHoldPackets, HoldBytes: DefaultHoldBytes, HoldTime: DefaultHoldTime, PacketSize: MaxPacketSize, Quiet: DefaultQuiet}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -56,6 +56,27 @@ type Options struct {
 	Requester Requester
 	// Recovery configures recovery; its zero fields take the defaults.
 	Recovery RecoveryConfig
+	// RecoveryLine, when RecoveryLineSet, is the line number the caller
+	// passes the datagrams of the recovery socket on. Packets on it are
+	// taken only as answers to requests in flight, and only for the range
+	// requested: the rest of such a packet is dropped, a packet answering
+	// nothing is dropped and counted as Unsolicited, and its heartbeats and
+	// end-of-session packets announce nothing. Unset, every line is a
+	// multicast line (and answers are taken from any).
+	RecoveryLine    int
+	RecoveryLineSet bool
+	// Quiet is how long (nanoseconds of the now argument) a line that has
+	// sent nothing plausible is still counted as live. It decides two
+	// things:
+	//   - the end of the session: it is reached when every live line's
+	//     latest end-of-session packet announces the same sequence and
+	//     every message before it is accounted for (a line silent longer
+	//     than Quiet does not hold the end back);
+	//   - a jump beyond MaxJump: it is taken only when it is corroborated
+	//     and no line has carried the current sequence for longer than
+	//     Quiet (while the old sequence goes on, a far packet is rogue).
+	// Default DefaultQuiet; it must exceed the heartbeat interval.
+	Quiet int64
 
 	holdPacketsSet, holdBytesSet, holdTimeSet, startSet bool
 }
@@ -69,6 +90,7 @@ const (
 	DefaultHoldBytes   = 2 << 20
 	DefaultHoldTime    = 100_000_000 // 100 ms
 	DefaultPacketSize  = 2048
+	DefaultQuiet       = 3_000_000_000 // 3 s: three missed heartbeats
 	MaxHoldPackets     = 1 << 20
 	// MaxPacketSize bounds PacketSize: no UDP payload is longer.
 	MaxPacketSize = 1 << 16
@@ -88,6 +110,18 @@ func WithMaxJump(n uint64) Option {
 // session at the first packet seen.
 func WithStart(seq uint64) Option {
 	return func(o *Options) { o.Start, o.startSet = seq, true }
+}
+
+// WithRecoveryLine names the line that carries the recovery socket's
+// datagrams (Options.RecoveryLine).
+func WithRecoveryLine(line int) Option {
+	return func(o *Options) { o.RecoveryLine, o.RecoveryLineSet = line, true }
+}
+
+// WithQuiet sets how long a silent line still counts as live
+// (Options.Quiet); 0 or less keeps the default.
+func WithQuiet(ns int64) Option {
+	return func(o *Options) { o.Quiet = ns }
 }
 
 // WithHoldPackets sets the most packets held at once (Options.HoldPackets).
@@ -138,6 +172,9 @@ func (o *Options) resolve() {
 	o.HoldBytes = max(o.HoldBytes, 0)
 	if !o.holdTimeSet {
 		o.HoldTime = DefaultHoldTime
+	}
+	if o.Quiet <= 0 {
+		o.Quiet = DefaultQuiet
 	}
 	if o.PacketSize <= 0 {
 		o.PacketSize = DefaultPacketSize

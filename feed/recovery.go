@@ -1,6 +1,7 @@
 package feed
 
 import (
+	"encoding/binary"
 	"fmt"
 	"math"
 	"slices"
@@ -56,7 +57,9 @@ type RecoveryConfig struct {
 	// gap. 0 sends each request once. DefaultMaxRetries is the usual
 	// setting; negative values count as 0.
 	MaxRetries int
-	// MaxAge is how long a hole may stay open, from the time it was seen,
+	// MaxAge is how long a hole may stay open without progress, from the
+	// time it was seen or last shrank from below (the sequence going on into
+	// it: a packet far ahead opened it, and the lines are catching up),
 	// before it is given up as a gap, whatever the state of its requests.
 	// DefaultMaxAge. It bounds the time the feed can stall on one hole.
 	MaxAge int64
@@ -150,7 +153,8 @@ func (c *RecoveryConfig) resolve() {
 // hole is a range of missing messages: not delivered, not held.
 type hole struct {
 	first, end uint64 // [first, end)
-	seen       int64  // clock when it was first known to be missing
+	seen       int64  // clock when it was first known to be missing (FillTime counts from it)
+	since      int64  // clock of its last progress: seen, or when it last shrank from below (MaxAge counts from it)
 	dead       bool   // given up: a gap as soon as next reaches it
 }
 
@@ -160,6 +164,7 @@ type request struct {
 	first, end uint64 // [first, end), at most MaxCount messages
 	deadline   int64  // clock at which it is retried
 	timeout    int64  // current timeout, grown by Backoff at each retry
+	sent       int64  // clock when it was first sent, or its retries last started over
 	tries      int32  // retries sent so far
 	resend     bool   // answered in part: ask for the rest at the next pump
 }
@@ -242,7 +247,7 @@ func (r *recovery) requested(first, end uint64) uint64 {
 
 // addHole records the new hole [first, end) above every other one.
 func (r *recovery) addHole(first, end uint64, now int64) {
-	r.holes = append(r.holes, hole{first: first, end: end, seen: now})
+	r.holes = append(r.holes, hole{first: first, end: end, seen: now, since: now})
 	r.wake = min(r.wake, addClamp(now, r.cfg.FillTime), addClamp(addClamp(now, r.cfg.MaxAge), 1))
 }
 
@@ -263,13 +268,17 @@ func (a *Arbiter) recFill(first, end uint64, now int64) {
 			case x == h.first && y == h.end:
 				r.holes = slices.Delete(r.holes, i, i+1)
 			case x == h.first:
-				h.first = y
+				// The hole shrinks from below: the sequence is going on
+				// into it (the lines catching up with a packet far ahead,
+				// or answers coming in). It is not stalled: its age starts
+				// again.
+				h.first, h.since = y, now
 				i++
 			case y == h.end:
 				h.end = x
 				i++
 			default: // inside: split
-				rest := hole{first: y, end: h.end, seen: h.seen, dead: h.dead}
+				rest := hole{first: y, end: h.end, seen: h.seen, since: h.since, dead: h.dead}
 				h.end = x
 				r.holes = slices.Insert(r.holes, i+1, rest)
 				i += 2
@@ -367,7 +376,7 @@ func (a *Arbiter) pump() {
 
 	for i := range r.holes {
 		h := &r.holes[i]
-		if !h.dead && uint64(now)-uint64(h.seen) > uint64(r.cfg.MaxAge) {
+		if !h.dead && uint64(now)-uint64(h.since) > uint64(r.cfg.MaxAge) {
 			h.dead = true
 			a.stats.GivenUp++
 		}
@@ -385,6 +394,14 @@ func (a *Arbiter) pump() {
 		switch {
 		case now >= q.deadline:
 			if int(q.tries) >= r.cfg.MaxRetries {
+				if i := r.searchHole(q.first); i < len(r.holes) && r.holes[i].since > q.sent {
+					// Its hole has shrunk from below since: the messages
+					// asked for may simply not exist yet (a packet far
+					// ahead opened the hole). Start the retries over.
+					q.tries, q.timeout, q.sent = 0, r.cfg.Timeout, now
+					a.stats.Retries += a.send(&q, now)
+					break
+				}
 				a.markDead(q.first, q.end)
 				continue
 			}
@@ -412,7 +429,7 @@ func (a *Arbiter) pump() {
 		if h.dead {
 			continue
 		}
-		wake = min(wake, addClamp(addClamp(h.seen, r.cfg.MaxAge), 1))
+		wake = min(wake, addClamp(addClamp(h.since, r.cfg.MaxAge), 1))
 		if t := addClamp(h.seen, r.cfg.FillTime); t > now {
 			wake = min(wake, t)
 		}
@@ -476,11 +493,94 @@ func (a *Arbiter) requestNew(now int64) {
 			if k < len(r.reqs) {
 				e = min(e, r.reqs[k].first)
 			}
-			r.reqs = slices.Insert(r.reqs, k, request{first: c, end: e, timeout: r.cfg.Timeout})
+			r.reqs = slices.Insert(r.reqs, k, request{first: c, end: e, timeout: r.cfg.Timeout, sent: now})
 			a.send(&r.reqs[k], now)
 			k++
 			c = e
 		}
+	}
+}
+
+// answer takes a packet of the recovery line (Options.RecoveryLine): only
+// as the answer to a request in flight, and only the part of it that
+// request asked for. Whatever else it carries is dropped, and a packet
+// that answers nothing is Unsolicited: a packet sent from the server's
+// address, or spoofed, can supply at most the messages asked for.
+func (a *Arbiter) answer(ls *LineStats, line int, now int64, p moldudp64.Packet, mark bool, seq, end uint64) Verdict {
+	if mark {
+		// The lines announce the session's progress; an announcement on
+		// the recovery socket is not trusted to.
+		if p.Count() == moldudp64.EndOfSession {
+			ls.EndOfSession++
+			a.stats.EndOfSession++
+		} else {
+			ls.Heartbeats++
+			a.stats.Heartbeats++
+		}
+		return Announcement
+	}
+	if a.started && end <= a.next {
+		return a.duplicate(ls)
+	}
+	if !wellFormed(p) {
+		return a.malformed(ls)
+	}
+	r := a.rec
+	k := 0
+	for k < len(r.reqs) && r.reqs[k].end <= seq {
+		k++
+	}
+	if !a.started || k == len(r.reqs) || r.reqs[k].first >= end {
+		if a.started && a.hold.covered(seq, end) {
+			return a.duplicate(ls)
+		}
+		ls.Unsolicited++
+		a.stats.Unsolicited++
+		return Unsolicited
+	}
+	q := r.reqs[k]
+	lo, hi := max(seq, q.first), min(end, q.end)
+	if lo != seq || hi != end {
+		p = a.clip(p, seq, lo, hi)
+		a.stats.Clipped++
+	}
+	return a.data(ls, line, now, p, lo, hi)
+}
+
+// clip returns the well-formed packet p, which carries sequences from
+// first, cut to [lo, hi), in the Arbiter's scratch buffer: valid until the
+// next call.
+func (a *Arbiter) clip(p moldudp64.Packet, first, lo, hi uint64) moldudp64.Packet {
+	off, from := moldudp64.HeaderLen, moldudp64.HeaderLen
+	for seq := first; seq < hi; seq++ {
+		if seq == lo {
+			from = off
+		}
+		off += 2 + int(binary.BigEndian.Uint16(p[off:]))
+	}
+	b := append(a.scratch[:0], p[:moldudp64.HeaderLen]...)
+	binary.BigEndian.PutUint64(b[10:], lo)
+	binary.BigEndian.PutUint16(b[18:], uint16(hi-lo))
+	a.scratch = append(b, p[from:off]...)
+	return a.scratch
+}
+
+// evictTop drops the highest held packet to make room for a lower one: the
+// messages only it held become a hole again, requested in their turn.
+func (a *Arbiter) evictTop(now int64) {
+	r := a.rec
+	n := a.hold.len()
+	s := a.hold.at(n - 1)
+	lo, hi := s.first, s.end
+	if n > 1 {
+		lo = max(lo, a.hold.at(n-2).end)
+	}
+	a.hold.release(a.hold.order[n-1])
+	a.hold.order = a.hold.order[:n-1]
+	a.stats.Evicted++
+	if lo < hi {
+		r.holes = slices.Insert(r.holes, r.searchHole(lo), hole{first: lo, end: hi, seen: now, since: now})
+		r.wake = min(r.wake, addClamp(now, r.cfg.FillTime), addClamp(addClamp(now, r.cfg.MaxAge), 1))
 	}
 }
 
@@ -494,12 +594,12 @@ func (a *Arbiter) markDead(first, end uint64) {
 		}
 		if h := r.holes[i]; h.first < first {
 			r.holes[i].end = first
-			r.holes = slices.Insert(r.holes, i+1, hole{first: first, end: h.end, seen: h.seen})
+			r.holes = slices.Insert(r.holes, i+1, hole{first: first, end: h.end, seen: h.seen, since: h.since})
 			i++
 		}
 		if h := r.holes[i]; h.end > end {
 			r.holes[i].end = end
-			r.holes = slices.Insert(r.holes, i+1, hole{first: end, end: h.end, seen: h.seen})
+			r.holes = slices.Insert(r.holes, i+1, hole{first: end, end: h.end, seen: h.seen, since: h.since})
 		}
 		r.holes[i].dead = true
 		a.stats.GivenUp++

@@ -15,7 +15,9 @@ type LineStats struct {
 	EndOfSession uint64 // end-of-session packets (count 0xFFFF)
 	Malformed    uint64 // packets treated as not received, see Stats.Malformed
 	OtherSession uint64 // packets of another session
-	Implausible  uint64 // packets dropped as too far ahead, see Options.MaxJump
+	Implausible  uint64 // packets dropped as too far ahead or behind, see Options.MaxJump
+	Unsolicited  uint64 // on the recovery line: packets answering no request in flight, see Options.RecoveryLine
+	Contradicted uint64 // end-of-session packets announcing a sequence below messages delivered already
 }
 
 // Stats counts the work of an Arbiter since NewArbiter.
@@ -44,7 +46,17 @@ type Stats struct {
 	// duplicate counts as a duplicate.
 	Malformed    uint64
 	OtherSession uint64 // packets of another session, dropped
-	Implausible  uint64 // packets too far ahead and not corroborated (Options.MaxJump), dropped
+	Implausible  uint64 // packets too far ahead, or far behind, and not corroborated (Options.MaxJump), dropped
+	Unsolicited  uint64 // recovery-line packets answering no request in flight, dropped (Options.RecoveryLine)
+	Clipped      uint64 // recovery-line answers cut to the range requested
+	Contradicted uint64 // end-of-session packets announcing a sequence below messages delivered already, dropped
+	AfterEnd     uint64 // data packets after the end of the session, dropped
+	Jumps        uint64 // corroborated jumps beyond MaxJump taken while the old sequence was quiet (each also a gap)
+	Evicted      uint64 // held packets dropped to make room for lower ones (recovery asks for them again)
+	// Discarded counts the held packets and announced holes dropped when
+	// the end of the session was agreed: sequences beyond the end, which
+	// only a rogue packet can have shown.
+	Discarded uint64
 
 	// Recovery (WithRecovery); all zero without it.
 	Requests          uint64 // request packets sent
