@@ -63,6 +63,9 @@ type Config struct {
 	// re-requested as Recovery says before they are given up as gaps.
 	Requester feed.Requester
 	Recovery  feed.RecoveryConfig
+	// Options are further arbiter options (feed.WithRecoveryLine,
+	// feed.WithQuiet), applied after those the fields above make.
+	Options []feed.Option
 	// Tap, when set, receives every message in sequence order before the
 	// book does (the simulator uses it to take a capture's session). msg is
 	// valid only during the call.
@@ -150,11 +153,25 @@ type Pipeline struct {
 
 	cross crossCheck // invariants build only
 
-	endSeq uint64 // sequence announced by the first end-of-session packet
+	// cand is the session a first ITCH-carrying packet showed, waiting
+	// for a second one (another line, or the same line continuing it) to
+	// confirm it; candPkt is that packet, fed to the arbiter on
+	// confirmation.
+	cand    candidate
+	candPkt []byte
 
-	fopts     []feed.Option // the arbiter's options, for Restart
-	snapshots uint64        // snapshot messages applied (Snapshot)
+	snapshots uint64 // snapshot messages applied (Snapshot)
 	restarts  uint64
+}
+
+// candidate is a session seen in one packet and not yet confirmed.
+type candidate struct {
+	set     bool
+	session [10]byte
+	line    Line   // where it came from
+	live    int    // Packet's line, -1 for captures
+	at      int64  // its time
+	end     uint64 // sequence after its last message
 }
 
 // New returns a pipeline for cfg.
@@ -206,14 +223,13 @@ func New(cfg Config) (*Pipeline, error) {
 	if cfg.Start > 1 {
 		fopts = append(fopts, feed.WithStart(cfg.Start))
 	}
-	p.fopts = fopts
 	if cfg.Requester != nil {
 		if err := cfg.Recovery.Validate(); err != nil {
 			return nil, err
 		}
 		fopts = append(fopts, feed.WithRecovery(cfg.Requester, cfg.Recovery))
 	}
-	p.arb = feed.NewArbiter(p, fopts...)
+	p.arb = feed.NewArbiter(p, append(fopts, cfg.Options...)...)
 	return p, nil
 }
 
@@ -320,8 +336,8 @@ func (p *Pipeline) Datagram(input int, d *replay.Datagram) {
 		p.st.Filtered++
 		return
 	}
-	pkt, ok := p.accept(d.Payload)
-	if !ok {
+	pkt, v := p.accept(Line{input, d.Dst}, -1, d.Time, d.Payload)
+	if v != feed.Accepted {
 		return
 	}
 	// Lines are assigned only to the selected session's datagrams, so that
@@ -335,38 +351,64 @@ func (p *Pipeline) Datagram(input int, d *replay.Datagram) {
 }
 
 // Packet feeds one UDP payload received on line (a socket's) through
-// session selection and arbitration at time now (ns). payload is not
+// session selection and arbitration at time now (ns), and returns what
+// became of it: feed.Malformed for a payload that is not MoldUDP64,
+// feed.OtherSession for another session's, feed.Duplicate while the
+// session is not chosen yet, or the arbiter's verdict. payload is not
 // retained.
-func (p *Pipeline) Packet(line int, now int64, payload []byte) {
-	if pkt, ok := p.accept(payload); ok {
-		p.arb.Packet(line, now, pkt)
+func (p *Pipeline) Packet(line int, now int64, payload []byte) feed.Verdict {
+	pkt, v := p.accept(Line{Input: line}, line, now, payload)
+	if v != feed.Accepted {
+		return v
 	}
+	return p.arb.Packet(line, now, pkt)
 }
 
-// accept parses a MoldUDP64 packet and keeps it if it belongs to the
-// replayed session, choosing the session from the first packet that
-// carries ITCH when none was configured.
-func (p *Pipeline) accept(payload []byte) (moldudp64.Packet, bool) {
+// accept parses a MoldUDP64 packet and keeps it (feed.Accepted) if it
+// belongs to the session, choosing the session when none was configured:
+// the first that two packets carrying ITCH confirm, from two lines or one
+// line continuing itself, so that one stray packet cannot choose it. The
+// first of the two is held meanwhile and fed to the arbiter when the
+// second confirms it (live is Packet's line, -1 for captures).
+func (p *Pipeline) accept(from Line, live int, now int64, payload []byte) (moldudp64.Packet, feed.Verdict) {
 	pkt, err := moldudp64.Parse(payload)
 	if err != nil {
 		p.st.NotMoldUDP++
-		return nil, false
+		return nil, feed.Malformed
 	}
-	if !p.sessionSet {
-		if !carriesITCH(pkt) {
-			p.st.BeforeSession++
-			return nil, false
+	if p.sessionSet {
+		if string(pkt.Session()) != string(p.session[:]) {
+			p.st.OtherSession++
+			return nil, feed.OtherSession
 		}
-		copy(p.session[:], pkt.Session())
-		p.sessionSet = true
-	} else if string(pkt.Session()) != string(p.session[:]) {
-		p.st.OtherSession++
-		return nil, false
+		return pkt, feed.Accepted
 	}
-	if pkt.IsEndOfSession() && p.endSeq == 0 {
-		p.endSeq = pkt.Seq()
+	if !carriesITCH(pkt) {
+		p.st.BeforeSession++
+		return nil, feed.Duplicate
 	}
-	return pkt, true
+	c := &p.cand
+	end := pkt.Seq() + uint64(pkt.Count())
+	if !c.set || string(c.session[:]) != string(pkt.Session()) || (c.line == from && pkt.Seq() != c.end) {
+		if c.set {
+			p.st.BeforeSession++
+		}
+		*c = candidate{set: true, line: from, live: live, at: now, end: end}
+		copy(c.session[:], pkt.Session())
+		p.candPkt = append(p.candPkt[:0], payload...)
+		return nil, feed.Duplicate
+	}
+	p.session, p.sessionSet = c.session, true
+	c.set = false
+	// The confirmed first packet goes in first, on its own line.
+	if live >= 0 {
+		p.arb.Packet(c.live, c.at, p.candPkt)
+	} else if l := p.line(c.line.Input, c.line.Dst); l >= 0 {
+		p.arb.Packet(l, c.at, p.candPkt)
+	} else {
+		p.st.ForeignLines++
+	}
+	return pkt, feed.Accepted
 }
 
 // Snapshot applies one message of a snapshot (GLIMPSE: the directory,
@@ -387,15 +429,16 @@ func (p *Pipeline) ResetBook() { p.book.Reset() }
 
 // Restart restarts the feed at sequence next, the sequence a snapshot just
 // applied with Snapshot ends at (GLIMPSE's G): what was held is dropped,
-// packets before next are duplicates from now on. The pipeline's counters
-// are kept, the arbiter's start over (its hold pool is allocated anew: a
-// rare event).
+// packets before next are duplicates from now on (feed.Arbiter.Reset). The
+// counters go on.
 func (p *Pipeline) Restart(next uint64) {
 	p.restarts++
-	p.endSeq = 0
-	opts := append(p.fopts[:len(p.fopts):len(p.fopts)], feed.WithStart(next))
-	p.arb = feed.NewArbiter(p, opts...)
+	p.arb.Reset(next)
 }
+
+// Arbiter returns the pipeline's arbiter (its end of session, a refuted
+// start, its counters).
+func (p *Pipeline) Arbiter() *feed.Arbiter { return p.arb }
 
 // SnapshotStats returns the snapshot messages applied and the restarts.
 func (p *Pipeline) SnapshotStats() (messages, restarts uint64) { return p.snapshots, p.restarts }
@@ -405,10 +448,10 @@ func (p *Pipeline) SnapshotStats() (messages, restarts uint64) { return p.snapsh
 // millisecond or so.
 func (p *Pipeline) Tick(now int64) { p.arb.Tick(now) }
 
-// Finished reports whether the session has ended: an end-of-session packet
-// was seen and every message before its sequence number was delivered or
-// given up as a gap.
-func (p *Pipeline) Finished() bool { return p.endSeq > 0 && p.arb.Next() >= p.endSeq }
+// Finished reports whether the session has ended: every live line agreed
+// on the end of session and every message before it was delivered or given
+// up as a gap (feed.Arbiter.Ended).
+func (p *Pipeline) Finished() bool { return p.arb.Ended() }
 
 func (p *Pipeline) selected(dst netip.AddrPort) bool {
 	if len(p.cfg.Ports) > 0 {
@@ -559,8 +602,23 @@ func (p *Pipeline) ReplayPackets(m *replay.Merger, progress func(records uint64)
 			progress(n)
 		}
 	}
+	p.confirmLast()
 	p.arb.Close()
 	return p.err
+}
+
+// confirmLast takes, at the end of a capture, the session of a packet no
+// second one came to confirm: a record has nothing else to go on.
+func (p *Pipeline) confirmLast() {
+	c := &p.cand
+	if p.sessionSet || !c.set {
+		return
+	}
+	p.session, p.sessionSet = c.session, true
+	c.set = false
+	if l := p.line(c.line.Input, c.line.Dst); l >= 0 {
+		p.arb.Packet(l, c.at, p.candPkt)
+	}
 }
 
 // ReplayMessages drives the pipeline from a raw ITCH file, whose messages
