@@ -56,6 +56,7 @@ type Arbiter struct {
 	holdPackets int
 	holdBytes   int
 	holdTime    int64
+	moved       int64 // clock when next last moved by a delivery
 	hold        holdSet
 
 	rec *recovery // nil without WithRecovery
@@ -157,6 +158,7 @@ func NewArbiter(h Handler, opts ...Option) *Arbiter {
 		started:     o.Start != 0,
 		shadow:      o.Start,
 		clock:       noClock,
+		moved:       noClock,
 		maxJump:     o.MaxJump,
 		quiet:       o.Quiet,
 		recLine:     -1,
@@ -647,6 +649,7 @@ func (a *Arbiter) deliver(ls *LineStats, p moldudp64.Packet, first uint64) {
 	if skip > 0 {
 		a.stats.Trimmed++
 	}
+	a.moved = a.clock
 	b := p.Blocks()
 	for {
 		msg, ok := b.Next()
@@ -733,6 +736,12 @@ func (a *Arbiter) expire(now int64) {
 	a.clock = max(a.clock, now)
 	now = a.clock
 	if a.holdTime <= 0 {
+		return
+	}
+	if !a.expired(a.moved, now) {
+		// next moved within the hold time: the sequence is going on into
+		// the lowest hole (the lines catching up with a packet far ahead),
+		// which is not stalled.
 		return
 	}
 	for a.hold.len() > 0 && a.expired(a.hold.oldest(), now) {

@@ -382,8 +382,14 @@ func TestArbiter(t *testing.T) {
 		{
 			name:   "hold time measured from the oldest held packet",
 			opts:   []Option{WithHoldTime(100)},
-			script: "A 1x1 @0; A 6x1 @10; A 4x1 @20; A 2x1 @30; tick @111",
+			script: "A 1x1 @0; A 6x1 @10; A 4x1 @20; A 2x1 @31; tick @132",
 			want:   "1-2 gap 3+1 4 gap 5+1 6",
+		},
+		{
+			name:   "no hole given up while next moves",
+			opts:   []Option{WithHoldTime(100)},
+			script: "A 1x1 @0; A 6x1 @10; A 2x1 @100; tick @111; A 3x1 @190; tick @205; A 4x1 @250; tick @291; tick @351",
+			want:   "1-4 gap 5+1 6",
 		},
 		{
 			name:   "time going backwards expires nothing",

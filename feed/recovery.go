@@ -469,22 +469,33 @@ func (a *Arbiter) send(q *request, now int64) uint64 {
 
 // requestNew sends requests for the parts of the holes, lowest first, that
 // have waited FillTime and that no request in flight covers, in pieces of at
-// most MaxCount messages, while fewer than MaxOutstanding are in flight.
+// most MaxCount messages, while fewer than MaxOutstanding are in flight. A
+// hole below the highest request in flight takes its slot when none is free
+// (the highest is asked for again in its turn): holes far ahead, which a
+// rogue packet opens and whose messages may not exist yet, cannot starve
+// the ones next needs.
 func (a *Arbiter) requestNew(now int64) {
 	r := a.rec
 	k := 0 // first request ending after c
-	for i := 0; i < len(r.holes) && len(r.reqs) < r.cfg.MaxOutstanding; i++ {
+	for i := 0; i < len(r.holes); i++ {
 		h := r.holes[i]
 		if h.dead || uint64(now)-uint64(h.seen) < uint64(r.cfg.FillTime) {
 			continue
 		}
-		for c := h.first; c < h.end && len(r.reqs) < r.cfg.MaxOutstanding; {
+		for c := h.first; c < h.end; {
 			for k < len(r.reqs) && r.reqs[k].end <= c {
 				k++
 			}
 			if k < len(r.reqs) && r.reqs[k].first <= c {
 				c = r.reqs[k].end // in flight already
 				continue
+			}
+			if len(r.reqs) == r.cfg.MaxOutstanding {
+				if k == len(r.reqs) {
+					return // every slot serves a lower hole
+				}
+				r.reqs = r.reqs[:len(r.reqs)-1] // preempt the highest
+				a.stats.Preempted++
 			}
 			e := h.end
 			if e-c > uint64(r.cfg.MaxCount) {

@@ -65,6 +65,7 @@ type Stats struct {
 	Recovered         uint64 // messages that filled a hole inside a request in flight (answers, or a late line)
 	GivenUp           uint64 // holes (or parts) given up after MaxRetries or MaxAge: reported by Gap when next reaches them
 	RecoveryOverflow  uint64 // holes given up early because the hold pool was full
+	Preempted         uint64 // requests in flight dropped to free a slot for a lower hole
 	Outstanding       int    // requests in flight now
 
 	Lines [MaxLines]LineStats
