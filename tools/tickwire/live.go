@@ -59,6 +59,7 @@ type handler struct {
 	// wrong (a gap given up, a failed rebuild), retryAt when to try the
 	// next snapshot.
 	fetch    *fetcher
+	joining  bool // a late join waiting for the lines before it fetches the snapshot
 	stage    stage
 	stale    bool
 	staleWhy string
@@ -120,6 +121,11 @@ func newHandler(cfg *config.Config, stderr io.Writer) (*handler, error) {
 			return nil, err
 		}
 		h.socks = append(h.socks, s)
+		if sa, err := unix.Getsockname(s.Fd()); err == nil {
+			if in, ok := sa.(*unix.SockaddrInet4); ok {
+				fmt.Fprintf(stderr, "tickwire run: re-requests to %s from port %d; answers taken only from %s\n", rr.ServerAddr, in.Port, rr.ServerAddr)
+			}
+		}
 		pc.Requester = &requester{s: s, server: rr.ServerAddr}
 		pc.Recovery = feed.RecoveryConfig{FillTime: int64(rr.FillTime), MaxOutstanding: rr.MaxOutstanding,
 			MaxCount: uint16(rr.MaxCount), Timeout: int64(rr.Timeout), Backoff: rr.Backoff,
@@ -171,9 +177,12 @@ func (h *handler) loop(stopping *atomic.Bool, exitOnEnd bool) error {
 			fmt.Fprintf(h.stderr, "tickwire run: warning: pinning to CPU %d: %v\n", cpu, err)
 		}
 	}
-	if h.cfg.Feed.Snapshot.ServerAddr.IsValid() {
-		h.fetch = startFetch(h.cfg.Feed.Snapshot)
-	}
+	// A late join stages the lines from the start and fetches the snapshot
+	// once they have shown where the session is (or after a second of
+	// silence, before the session starts), so that its sequence can be
+	// checked against theirs.
+	h.joining = h.cfg.Feed.Snapshot.ServerAddr.IsValid()
+	joinBy := time.Now().Add(time.Second)
 	var seen pipelineFaults
 	lastCheck := time.Now()
 	for !stopping.Load() {
@@ -196,13 +205,17 @@ func (h *handler) loop(stopping *atomic.Bool, exitOnEnd bool) error {
 			}
 		}
 		after := time.Now()
-		if h.fetch == nil {
+		if h.joining && (h.stage.highest > 0 || after.After(joinBy)) {
+			h.joining = false
+			h.fetch = startFetch(h.cfg.Feed.Snapshot)
+		}
+		if h.fetch == nil && !h.joining {
 			h.p.Tick(after.UnixNano())
 		}
 		if err := h.snapshotStep(after); err != nil {
 			return err
 		}
-		if exitOnEnd && h.fetch == nil && h.p.Finished() {
+		if exitOnEnd && h.fetch == nil && !h.joining && h.p.Finished() {
 			return nil
 		}
 		if after.Sub(lastCheck) >= time.Second {
@@ -232,7 +245,7 @@ func (h *handler) datagram(line, i int, now int64) {
 	if ts == 0 {
 		ts = now
 	}
-	if h.fetch != nil {
+	if h.fetch != nil || h.joining {
 		if !h.stage.add(line, ts, payload) {
 			h.faults.note(line, faultStageFull, src, payload)
 		}

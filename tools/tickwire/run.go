@@ -78,8 +78,15 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 			return fail(1, err)
 		}
 	}
+	if *exitOnEnd && !h.trusted() {
+		return fail(1, errors.New("the session ended, but the books may be wrong (see the summary)"))
+	}
 	return 0
 }
+
+// trusted reports whether the books are known to be right: not stale, and
+// no gap given up since they were last built.
+func (h *handler) trusted() bool { return !h.stale && h.p.Stats().Gaps == h.gapsAtBuild }
 
 // writeSummary prints what the handler did, and says the session ended
 // with every message accounted for only when that is known: the lines
