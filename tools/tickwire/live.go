@@ -168,6 +168,8 @@ func (h *handler) close() {
 // has ended when exitOnEnd. It runs on one OS thread, pinned when the
 // configuration names a CPU.
 func (h *handler) loop(stopping *atomic.Bool, exitOnEnd bool) error {
+	var seen pipelineFaults
+	defer func() { h.logFaults(seen, "since the last report") }()
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 	if cpu := h.cfg.Feed.CPU; cpu >= 0 {
@@ -183,7 +185,6 @@ func (h *handler) loop(stopping *atomic.Bool, exitOnEnd bool) error {
 	// checked against theirs.
 	h.joining = h.cfg.Feed.Snapshot.ServerAddr.IsValid()
 	joinBy := time.Now().Add(time.Second)
-	var seen pipelineFaults
 	lastCheck := time.Now()
 	for !stopping.Load() {
 		if err := h.poller.Wait(time.Millisecond); err != nil && !errors.Is(err, mcast.ErrTimeout) {
@@ -220,7 +221,7 @@ func (h *handler) loop(stopping *atomic.Bool, exitOnEnd bool) error {
 		}
 		if after.Sub(lastCheck) >= time.Second {
 			lastCheck = after
-			seen = h.logFaults(seen)
+			seen = h.logFaults(seen, "in the last second")
 		}
 	}
 	return nil
@@ -602,7 +603,7 @@ type pipelineFaults struct {
 // how many, on which line, and the latest one's source and sequence
 // number; then the kernel's drops per socket. It returns the pipeline's
 // counts to compare with next time.
-func (h *handler) logFaults(prev pipelineFaults) pipelineFaults {
+func (h *handler) logFaults(prev pipelineFaults, period string) pipelineFaults {
 	for line := range h.faults.c {
 		for k := range h.faults.c[line] {
 			c := &h.faults.c[line][k]
@@ -612,7 +613,7 @@ func (h *handler) logFaults(prev pipelineFaults) pipelineFaults {
 				if c.seq != 0 {
 					where += fmt.Sprintf(", sequence %d", c.seq)
 				}
-				fmt.Fprintf(h.stderr, "tickwire run: %s: %d %s in the last second; %s\n", lineNames[line], d, fault(k), where)
+				fmt.Fprintf(h.stderr, "tickwire run: %s: %d %s %s; %s\n", lineNames[line], d, fault(k), period, where)
 			}
 		}
 	}
@@ -621,7 +622,7 @@ func (h *handler) logFaults(prev pipelineFaults) pipelineFaults {
 	now := pipelineFaults{st.Malformed, st.UnknownTypes, an.Total()}
 	report := func(what string, d uint64, where string) {
 		if d > 0 {
-			fmt.Fprintf(h.stderr, "tickwire run: %d %s in the last second%s\n", d, what, where)
+			fmt.Fprintf(h.stderr, "tickwire run: %d %s %s%s\n", d, what, period, where)
 		}
 	}
 	if d := now.malformedMsgs - prev.malformedMsgs; d > 0 {
