@@ -628,6 +628,7 @@ func (a *Arbiter) data(ls *LineStats, line int, now int64, p moldudp64.Packet, f
 		// up to first, or delivers at least one held packet.
 		if a.rec != nil && a.hold.len() > 0 && a.hold.at(a.hold.len()-1).first > first {
 			a.evictTop(now)
+			a.recFill(first, end, now) // the packet fills what became a hole
 			continue
 		}
 		target := first

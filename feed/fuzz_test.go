@@ -174,7 +174,9 @@ func FuzzRecovery(f *testing.F) {
 		}
 		req := &pendingRequester{t: t}
 		rec := &recorder{t: t, expect: 1}
-		a := NewArbiter(rec, WithHoldPackets(int(cfg&7)), WithRecovery(req, rc))
+		// Line 2 is the recovery socket: what arrives there unasked is
+		// dropped; a small jump bound and quiet time reach the probes.
+		a := NewArbiter(rec, WithHoldPackets(int(cfg&7)), WithRecovery(req, rc), WithRecoveryLine(2), WithMaxJump(64), WithQuiet(500))
 		pad := func(seq uint64) int { return int(seq % 5) }
 		var now int64
 		var buf []byte
@@ -191,7 +193,11 @@ func FuzzRecovery(f *testing.F) {
 			buf = buf[:0]
 			switch b0 >> 2 & 7 {
 			case 4:
-				a.Packet(line, now, moldudp64.AppendHeader(buf, testSession, seq, moldudp64.Heartbeat))
+				mark := uint16(moldudp64.Heartbeat)
+				if count&1 != 0 {
+					mark = moldudp64.EndOfSession
+				}
+				a.Packet(line, now, moldudp64.AppendHeader(buf, testSession, seq, mark))
 			case 5:
 				if len(req.pending) == 0 {
 					continue
