@@ -3,6 +3,8 @@ GO        ?= go
 PKGS      := ./...
 BENCHTIME ?= 1s
 FUZZTIME  ?= 10s
+# sessions the randomized adversary test plays in make fuzz (make test plays 40)
+ADVERSARY_ROUNDS ?= 20000
 
 .PHONY: all build test vet race invariants lint bench load fuzz generate sample clean
 
@@ -35,7 +37,8 @@ bench: build
 load: build
 	$(GO) run ./tools/loadtest -tickwire bin/tickwire
 
-# fuzz runs every fuzz target for FUZZTIME each.
+# fuzz runs every fuzz target for FUZZTIME each, then the randomized
+# adversary test of the arbiter for ADVERSARY_ROUNDS sessions.
 fuzz:
 	@for pkg in $$($(GO) list ./...); do \
 		for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
@@ -43,6 +46,7 @@ fuzz:
 			$(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
 		done; \
 	done
+	$(GO) test -tags invariants -run '^TestAdversary$$' -count=1 ./feed/ -args -adversary.rounds=$(ADVERSARY_ROUNDS)
 
 # sample rewrites the bundled sample capture and its expected books.
 sample: build

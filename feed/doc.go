@@ -80,21 +80,32 @@
 //     A tail revealed by a heartbeat or end-of-session packet is a hole like
 //     any other.
 //   - Answers are ordinary downstream packets that the caller passes to
-//     Packet (any line; one of its own keeps them apart in Stats.Lines). They
-//     are arbitrated like every packet: delivered once, in order, duplicates
-//     dropped. A packet carrying the first message of a request answers it
+//     Packet, on the line named by WithRecoveryLine (without it, any line is
+//     taken, as a test may want). On that line a packet is taken only as the
+//     answer to a request in flight, cut to the range that request asks for;
+//     one answering nothing is dropped (Stats.Unsolicited), and its
+//     heartbeats announce nothing. Answers are arbitrated like every packet:
+//     delivered once, in order, duplicates dropped. A packet carrying the first message of a request answers it
 //     (whichever line it came on): answered in full, the request is done;
 //     answered in part (the server's MTU), the rest is requested at once.
 //   - A request unanswered for Timeout is sent again, for what is still
 //     missing only, with its timeout multiplied by Backoff. When MaxRetries
 //     retries have timed out too, its range is given up; so is a hole open
-//     for longer than MaxAge, whatever its requests. A range given up is
+//     for longer than MaxAge, whatever its requests. Both clocks count from
+//     the hole's last progress: a hole that shrinks from below (the lines
+//     catching up with a packet far ahead, whose messages may not exist
+//     yet) starts its age and its retries over, and is never given up
+//     while the sequence goes on into it. When every slot is busy, a hole
+//     below the highest request in flight takes that request's slot
+//     (Stats.Preempted). A range given up is
 //     reported by Handler.Gap as soon as next reaches it (holes below it
 //     may still be recovered), and the held packets behind it are delivered.
 //   - HoldTime does not apply: only recovery gives a hole up by time, so
 //     MaxAge bounds how long the feed can stall. HoldPackets and HoldBytes
 //     still bound memory: when a packet must be held and there is no room,
-//     the lowest hole (normally the oldest) is given up at once
+//     a held packet further ahead than it is dropped to make room (its
+//     messages become a hole again, Stats.Evicted), and only when none is
+//     further ahead is the lowest hole (normally the oldest) given up at once
 //     (Stats.RecoveryOverflow).
 //
 // Timers run on the now argument of Packet and Tick: a live feed calls Tick
@@ -103,6 +114,36 @@
 // Arbiter never blocks. Close forgets the requests in flight and gives up
 // every hole. Stats counts requests, retries, messages recovered and holes
 // given up.
+//
+// # Hostile input
+//
+// Any packet on any line may be forged or corrupt. The Arbiter holds to one
+// rule: such a packet can at worst supply the messages of the sequences it
+// carries when it arrives first (first copy wins: MoldUDP64 carries nothing
+// to tell a forged copy from a real one). It never ends the session, opens
+// a gap, moves next or hides later traffic:
+//
+//   - A packet more than MaxJump beyond everything known, or ending more
+//     than MaxJump below next, is dropped (Implausible). A jump ahead is
+//     taken, giving up every hole below it as a gap (Stats.Jumps), only
+//     when it is corroborated (another line, or the same line continuing
+//     it) and no line has carried the current sequence for Options.Quiet:
+//     while the old sequence goes on, far packets are rogue on however many
+//     lines. A corroborated sequence far below next with the current one
+//     quiet means the start was wrong (Refuted): the caller rebuilds.
+//   - Holes age only while they stall (above, and HoldTime counts only
+//     while next stands still), so a packet far ahead cannot make the hole
+//     below it a gap while the lines fill it.
+//   - The session ends (Ended) when every live line, one that carried a
+//     plausible packet within Options.Quiet, last announced the same end of
+//     session and every message before it is accounted for. One line's end
+//     of session ends nothing while another carries the session; a line
+//     going on past its own end of session withdraws it. What is held or
+//     missing beyond the agreed end can only have come from a rogue packet,
+//     and is discarded (Stats.Discarded), never reported as a gap; data after
+//     the end is dropped (Stats.AfterEnd).
+//   - Packet returns a Verdict, so that the caller can attribute bad input
+//     to its source address.
 //
 // # Faults
 //
