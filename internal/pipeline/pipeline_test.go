@@ -12,6 +12,7 @@ import (
 	"github.com/tickwire/tickwire/book"
 	"github.com/tickwire/tickwire/codec/itch"
 	"github.com/tickwire/tickwire/codec/moldudp64"
+	"github.com/tickwire/tickwire/feed"
 	"github.com/tickwire/tickwire/internal/capture"
 	"github.com/tickwire/tickwire/internal/invariants"
 )
@@ -249,5 +250,41 @@ func TestCrossedInContinuousTrading(t *testing.T) {
 	r := feed(p, trading, open, add(1, itch.Sell, 1000), add(2, itch.Buy, 1001))
 	if s, _ := r.(string); !strings.Contains(s, "crossed in continuous trading") {
 		t.Errorf("a crossed book in continuous trading: recovered %v", r)
+	}
+}
+
+// TestSessionChoiceConfirmed: without a configured session, one stray
+// packet of another session, even one carrying valid ITCH, does not choose
+// the session: it takes a second packet of the same session (another line,
+// or the same line continuing it), and the first one is not lost.
+func TestSessionChoiceConfirmed(t *testing.T) {
+	p, err := New(Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rogue := &session{name: moldudp64.MakeSession("ROGUE00001"), seq: 1 << 40}
+	real := &session{name: moldudp64.MakeSession("TICKWIRE01"), seq: 1}
+	add := func(ref uint64) []byte {
+		return (&itch.AddOrderMsg{Header: hdr(1), Ref: ref, Side: itch.Buy, Shares: 1, Stock: itch.Alpha8("X"), Price: 1}).Append(nil)
+	}
+	if v := p.Packet(0, 0, rogue.packet(add(99))); v.Bad() {
+		t.Fatalf("candidate packet: %v", v)
+	}
+	first := real.packet(add(1), add(2))
+	p.Packet(1, 1, first) // a new candidate: the rogue one was never confirmed
+	if _, ok := p.Session(); ok {
+		t.Fatal("session chosen by one packet")
+	}
+	p.Packet(0, 2, first) // line A's copy confirms it
+	second := real.packet(add(3))
+	p.Packet(1, 3, second)
+	if s, ok := p.Session(); !ok || s != "TICKWIRE01" {
+		t.Fatalf("session %q %v", s, ok)
+	}
+	if got := p.Stats().Messages; got != 3 {
+		t.Errorf("%d messages, want 3", got)
+	}
+	if v := p.Packet(0, 4, rogue.packet(add(100))); v != feed.OtherSession {
+		t.Errorf("rogue packet after the choice: %v", v)
 	}
 }
