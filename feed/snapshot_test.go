@@ -167,12 +167,17 @@ func FuzzSnapshotLoader(f *testing.F) {
 	f.Add(frame([][]byte{good[0], good[len(good)-1][:10]}))
 	f.Add(frame([][]byte{[]byte("Zxyz")}))
 	f.Add([]byte{0, 0})
+	f.Add(frame([][]byte{good[0], glimpse.AppendEndOfSnapshot(nil, ^uint64(0))}))
+	f.Add(frame([][]byte{good[0], glimpse.AppendEndOfSnapshot(nil, 1<<63)}))
+	f.Add(frame([][]byte{good[3], good[4], good[3], good[4], good[3]}))
 	f.Fuzz(func(t *testing.T, data []byte) {
+		// Small limits, so that the fuzzer reaches them.
+		const maxOrders, maxBytes, maxSeq = 3, 400, 1 << 20
 		l := feed.NewSnapshotLoader(func(m []byte) {
 			if err := itch.Check(m); err != nil {
 				t.Fatalf("applied a message failing Check: %v", err)
 			}
-		})
+		}, feed.WithSnapshotMaxOrders(maxOrders), feed.WithSnapshotMaxBytes(maxBytes), feed.WithSnapshotMaxSeq(maxSeq))
 		var failed error
 		dones := 0
 		for len(data) >= 2 {
@@ -189,22 +194,134 @@ func FuzzSnapshotLoader(f *testing.F) {
 					t.Fatalf("after failure %v: %v, %v", failed, done, err)
 				}
 			case err != nil:
-				if !errors.Is(err, feed.ErrSnapshotMalformed) && !errors.Is(err, feed.ErrSnapshotEnded) {
+				if !errors.Is(err, feed.ErrSnapshotMalformed) && !errors.Is(err, feed.ErrSnapshotEnded) &&
+					!errors.Is(err, feed.ErrSnapshotSeq) && !errors.Is(err, feed.ErrSnapshotBytes) && !errors.Is(err, feed.ErrSnapshotOrders) {
 					t.Fatalf("unexpected error %v", err)
 				}
 				failed = err
 			case done:
 				dones++
-				if l.Next() == 0 {
-					t.Fatal("done with Next 0")
+				if l.Next() == 0 || l.Next() > maxSeq {
+					t.Fatalf("done with Next %d", l.Next())
 				}
 			}
 		}
 		if dones > 1 {
 			t.Fatalf("done %d times", dones)
 		}
+		if l.Orders() > maxOrders || l.Bytes() > maxBytes {
+			t.Fatalf("Orders %d, Bytes %d: beyond the limits", l.Orders(), l.Bytes())
+		}
 		if l.Done() != (dones == 1) {
 			t.Fatalf("Done %v after %d dones", l.Done(), dones)
 		}
 	})
+}
+
+// endlessAdd returns the i-th Add Order of a snapshot that never ends.
+func endlessAdd(dst []byte, i uint64) []byte {
+	return (&itch.AddOrderMsg{Header: itch.Header{Locate: 1, Timestamp: 1}, Ref: i + 1, Side: itch.Buy,
+		Shares: 100, Stock: itch.Alpha8("AAPL"), Price: 1_000_000 + uint32(i%1000)}).Append(dst)
+}
+
+// TestSnapshotLoaderLimits: a snapshot that never ends (valid adds, no 'G')
+// fails at the order or byte limit, before applying the message that would
+// exceed it, with an error naming the limit and the count reached.
+func TestSnapshotLoaderLimits(t *testing.T) {
+	status := snapshotMsgs(1)[:3] // S, R, H: not orders
+	statusBytes := 0
+	for _, m := range status {
+		statusBytes += len(m)
+	}
+	tests := []struct {
+		name    string
+		opts    []feed.SnapshotOption
+		err     error
+		applied int // adds applied before the failure
+		text    []string
+	}{
+		{"orders", []feed.SnapshotOption{feed.WithSnapshotMaxOrders(1000)}, feed.ErrSnapshotOrders, 1000,
+			[]string{"order 1001", "limit 1000", "max_orders", fmt.Sprintf("message %d", len(status)+1001)}},
+		{"bytes", []feed.SnapshotOption{feed.WithSnapshotMaxBytes(uint64(statusBytes + 36*500 + 20))}, feed.ErrSnapshotBytes, 500,
+			[]string{fmt.Sprintf("%d bytes", statusBytes+36*501), fmt.Sprintf("limit %d", statusBytes+36*500+20), "max_bytes"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			adds := 0
+			l := feed.NewSnapshotLoader(func(m []byte) {
+				if m[0] == itch.TypeAddOrder {
+					adds++
+				}
+			}, tc.opts...)
+			for _, m := range status {
+				if _, err := l.Message(m); err != nil {
+					t.Fatal(err)
+				}
+			}
+			var buf []byte
+			var err error
+			for i := uint64(0); i < 1_000_000 && err == nil; i++ {
+				buf = endlessAdd(buf[:0], i)
+				_, err = l.Message(buf)
+			}
+			if !errors.Is(err, tc.err) {
+				t.Fatalf("error %v, want %v", err, tc.err)
+			}
+			for _, s := range tc.text {
+				if !strings.Contains(err.Error(), s) {
+					t.Errorf("error %q does not say %q", err, s)
+				}
+			}
+			if adds != tc.applied || l.Orders() != uint64(tc.applied) {
+				t.Fatalf("applied %d adds (Orders %d), want %d", adds, l.Orders(), tc.applied)
+			}
+			if l.Bytes() > l.Limits().MaxBytes {
+				t.Fatalf("Bytes %d above the limit %d", l.Bytes(), l.Limits().MaxBytes)
+			}
+			if _, err2 := l.Message(snapshotMsgs(5)[5]); err2 != err {
+				t.Fatalf("after the failure: %v", err2)
+			}
+			l.Reset()
+			if l.Orders() != 0 || l.Bytes() != 0 {
+				t.Fatal("Reset kept counts")
+			}
+		})
+	}
+	lim := feed.NewSnapshotLoader(func([]byte) {}).Limits()
+	if lim != (feed.SnapshotLimits{MaxBytes: feed.DefaultSnapshotMaxBytes, MaxOrders: feed.DefaultSnapshotMaxOrders, MaxSeq: feed.DefaultSnapshotMaxSeq}) {
+		t.Fatalf("default limits %+v", lim)
+	}
+	l := feed.NewSnapshotLoader(func([]byte) {}, feed.WithSnapshotMaxOrders(3))
+	l.Reset()
+	if l.Limits().MaxOrders != 3 {
+		t.Fatal("Reset lost the limits")
+	}
+}
+
+// TestSnapshotLoaderSeq: a 'G' naming a sequence number implausible on its
+// face is refused (ErrSnapshotSeq), naming the number and the limit.
+func TestSnapshotLoaderSeq(t *testing.T) {
+	for _, tc := range []struct {
+		seq, max uint64
+		err      error
+	}{
+		{^uint64(0), 0, feed.ErrSnapshotSeq},
+		{1<<63 + 1, 0, feed.ErrSnapshotSeq},
+		{1 << 63, 0, feed.ErrSnapshotSeq},
+		{feed.DefaultSnapshotMaxSeq + 1, 0, feed.ErrSnapshotSeq},
+		{feed.DefaultSnapshotMaxSeq, 0, nil},
+		{1001, 1000, feed.ErrSnapshotSeq},
+		{1000, 1000, nil},
+		{0, 0, feed.ErrSnapshotMalformed},
+	} {
+		l := feed.NewSnapshotLoader(func([]byte) {}, feed.WithSnapshotMaxSeq(tc.max))
+		done, err := l.Message(glimpse.AppendEndOfSnapshot(nil, tc.seq))
+		if !errors.Is(err, tc.err) || done != (tc.err == nil) {
+			t.Errorf("G %d (max %d): %v, %v; want %v", tc.seq, tc.max, done, err, tc.err)
+			continue
+		}
+		if tc.err == feed.ErrSnapshotSeq && (!strings.Contains(err.Error(), fmt.Sprint(tc.seq)) || l.Done() || l.Next() != 0) {
+			t.Errorf("G %d: error %q, Done %v, Next %d", tc.seq, err, l.Done(), l.Next())
+		}
+	}
 }

@@ -21,6 +21,32 @@ type recorder struct {
 	sessions []string
 	ended    bool
 	rejected []byte
+	gaps     [][2]uint64
+	faults   []error
+}
+
+func (r *recorder) Gap(first, count uint64) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.gaps = append(r.gaps, [2]uint64{first, count})
+}
+
+func (r *recorder) Fault(err error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.faults = append(r.faults, err)
+}
+
+// faulted reports whether a fault wrapping target was reported.
+func (r *recorder) faulted(target error) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, err := range r.faults {
+		if errors.Is(err, target) {
+			return true
+		}
+	}
+	return false
 }
 
 func (r *recorder) Message(seq uint64, msg []byte) {

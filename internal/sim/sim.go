@@ -100,10 +100,12 @@ func (c *Config) validate() error {
 
 // History is a session's messages, numbered from 1, for packetising and
 // for answering re-requests. It is read-only once built: safe for
-// concurrent readers.
+// concurrent readers. It must not be copied (it holds the model of its
+// latest Snapshot).
 type History struct {
 	data []byte   // raw ITCH framing: 2-byte length, message
 	off  []uint32 // offset in data of message seq (index seq-1)
+	snap snapCache
 }
 
 // ReadHistory reads a raw ITCH BinaryFILE stream (2-byte big-endian length

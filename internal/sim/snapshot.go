@@ -3,8 +3,8 @@ package sim
 import (
 	"errors"
 	"fmt"
+	"sync"
 
-	"github.com/tickwire/tickwire/book"
 	"github.com/tickwire/tickwire/codec/glimpse"
 	"github.com/tickwire/tickwire/codec/itch"
 )
@@ -47,10 +47,6 @@ type snapState struct {
 	sysEvent     [itch.LenSystemEvent]byte
 	haveSysEvent bool
 	inst         []snapInstrument // indexed by locate
-	// mpid maps the reference of each order added as 'F' (and of the orders
-	// replacing it) to its attribution. References are unique for the day,
-	// so entries of dead orders can never be hit again.
-	mpid map[uint64][4]byte
 }
 
 func (s *snapState) instrument(locate uint16) *snapInstrument {
@@ -113,29 +109,45 @@ func (s *snapState) track(m itch.Message) {
 	case itch.TypeAddOrder:
 		s.instrument(m.Locate()).stockFallback(itch.AddOrder(m).Stock())
 	case itch.TypeAddOrderMPID:
-		v := itch.AddOrderMPID(m)
-		s.instrument(m.Locate()).stockFallback(v.Stock())
-		if s.mpid == nil {
-			s.mpid = make(map[uint64][4]byte)
-		}
-		if _, dup := s.mpid[v.Ref()]; !dup {
-			// A duplicate add is dropped by the book: the live order keeps
-			// its attribution.
-			s.mpid[v.Ref()] = [4]byte(v.Attribution())
-		}
-	case itch.TypeOrderReplace:
-		// The replacing order inherits the original's attribution
-		// (PROTOCOLS.md §2.7).
-		v := itch.OrderReplace(m)
-		if a, ok := s.mpid[v.OrigRef()]; ok {
-			delete(s.mpid, v.OrigRef())
-			if _, dup := s.mpid[v.NewRef()]; !dup {
-				s.mpid[v.NewRef()] = a
-			}
-		}
-	case itch.TypeOrderDelete:
-		delete(s.mpid, itch.OrderDelete(m).Ref())
+		s.instrument(m.Locate()).stockFallback(itch.AddOrderMPID(m).Stock())
 	}
+}
+
+// snapModel is the state of a session after messages 1 .. applied: the
+// status messages, the live orders and the latest timestamp. A History keeps
+// one and advances it as later snapshots are asked for.
+type snapModel struct {
+	applied uint64 // last message applied
+	ts      uint64 // timestamp of the last checked message
+	st      snapState
+	orders  *orderModel
+	sorted  []refOrder // scratch of build
+}
+
+// snapCache is a History's snapshot model, guarded for concurrent Snapshot
+// calls.
+type snapCache struct {
+	mu sync.Mutex
+	m  *snapModel
+}
+
+// advance applies messages applied+1 .. next-1 of h. On a malformed message
+// it stops before it, with ErrSource.
+func (sm *snapModel) advance(h *History, next uint64) error {
+	for seq := sm.applied + 1; seq < next; seq++ {
+		m := h.Message(seq)
+		switch err := itch.Check(m); err {
+		case nil:
+			sm.ts = itch.Message(m).Timestamp()
+			sm.st.track(m)
+			sm.orders.apply(m)
+		case itch.ErrUnknownType:
+		default:
+			return fmt.Errorf("%w: message %d: %w", ErrSource, seq, err)
+		}
+		sm.applied = seq
+	}
+	return nil
 }
 
 // restampSnapshot overwrites the Timestamp field (offset 5, u48) of an ITCH message.
@@ -175,9 +187,12 @@ func restampSnapshot(b []byte, ts uint64) {
 //     message to apply, next-1 being the last reflected).
 //
 // Every ITCH message of the snapshot is stamped with the timestamp of
-// message next-1 (0 when next is 1). The book is the one tickwire's
-// book.Book builds from the history, so the snapshot reproduces it level by
-// level and in queue order; what GLIMPSE omits cannot be reproduced from it
+// message next-1 (0 when next is 1). The orders are those of an order model
+// of the simulator's own (orderModel), independent of tickwire's book
+// package, with the same semantics, so the snapshot reproduces the book a
+// handler builds from the history level by level and in queue order (and a
+// bug of the book shows as a difference); what GLIMPSE omits cannot be
+// reproduced from it
 // (execution history, trade volume, the status messages listed above), and
 // this builder omits nothing the specification lists. The order of messages
 // is the builder's: the specification does not fix one beyond 'G' last.
@@ -187,38 +202,41 @@ func restampSnapshot(b []byte, ts uint64) {
 // and its sequence number; messages of unknown type are skipped, as a feed
 // handler skips them. The returned messages share one freshly allocated
 // backing array owned by the caller: they do not alias the History. Safe for
-// concurrent use with other readers of the History; it replays messages
-// 1 .. next-1 each time (O(next) time and memory), so it is a test-peer
-// facility, not a hot path.
+// concurrent use with other readers of the History (calls to Snapshot are
+// serialised). The History keeps the model of its latest snapshot: a
+// snapshot at or after the previous one only applies the messages in
+// between, so a simulator serving snapshots of "now" does work linear in the
+// session overall; an earlier point replays from message 1. Each call then
+// sorts the live orders (O(L log L) for L orders) and allocates the result:
+// a test-peer facility, not a hot path.
 func (h *History) Snapshot(next uint64) ([][]byte, error) {
 	if next < 1 || next > h.Len()+1 {
 		return nil, fmt.Errorf("%w: %d not in [1, %d]", ErrSnapshotSeq, next, h.Len()+1)
 	}
-	b := book.New()
-	var st snapState
-	var ts uint64
-	for seq := uint64(1); seq < next; seq++ {
-		m := h.Message(seq)
-		switch err := itch.Check(m); err {
-		case nil:
-		case itch.ErrUnknownType:
-			continue
-		default:
-			return nil, fmt.Errorf("%w: message %d: %w", ErrSource, seq, err)
-		}
-		ts = itch.Message(m).Timestamp()
-		st.track(m)
-		b.Apply(seq, m)
+	h.snap.mu.Lock()
+	defer h.snap.mu.Unlock()
+	sm := h.snap.m
+	if sm == nil || sm.applied >= next {
+		sm = &snapModel{orders: newOrderModel()}
+		h.snap.m = sm
 	}
+	if err := sm.advance(h, next); err != nil {
+		return nil, err
+	}
+	return sm.build(next), nil
+}
 
+// build returns the snapshot of the model, ending with 'G' next.
+func (sm *snapModel) build(next uint64) [][]byte {
+	st, ts := &sm.st, sm.ts
+	sm.sorted = sm.orders.sorted(sm.sorted[:0])
 	// One backing array for the whole snapshot; ends[i] is the end offset of
 	// message i.
-	locates := b.Locates(nil)
-	buf := make([]byte, 0, (b.LiveOrders()+len(locates))*itch.LenAddOrderMPID+
+	buf := make([]byte, 0, len(sm.sorted)*itch.LenAddOrderMPID+
 		len(st.inst)*(itch.LenStockDirectory+itch.LenStockTradingAction+
 			itch.LenRegSHORestriction+itch.LenRPII+itch.LenOperationalHalt)+
 		itch.LenSystemEvent+glimpse.LenEndOfSnapshot)
-	ends := make([]int, 0, b.LiveOrders()+5*len(st.inst)+2)
+	ends := make([]int, 0, len(sm.sorted)+5*len(st.inst)+2)
 	put := func(msg []byte) {
 		start := len(buf)
 		buf = append(buf, msg...)
@@ -248,28 +266,19 @@ func (h *History) Snapshot(next uint64) ([][]byte, error) {
 		}
 	}
 
-	var levels []book.Level
-	for _, loc := range locates {
-		stock := st.instrument(loc).stock
-		for _, side := range [2]byte{itch.Buy, itch.Sell} {
-			levels = b.AppendLevels(levels[:0], loc, side)
-			for _, lv := range levels {
-				b.Orders(loc, side, lv.Price, func(ref uint64, shares uint32) bool {
-					hdr := itch.Header{Locate: loc, Timestamp: ts}
-					if a, ok := st.mpid[ref]; ok {
-						m := itch.AddOrderMPIDMsg{Header: hdr, Ref: ref, Side: side, Shares: shares,
-							Stock: stock, Price: lv.Price, Attribution: a}
-						buf = m.Append(buf)
-					} else {
-						m := itch.AddOrderMsg{Header: hdr, Ref: ref, Side: side, Shares: shares,
-							Stock: stock, Price: lv.Price}
-						buf = m.Append(buf)
-					}
-					ends = append(ends, len(buf))
-					return true
-				})
-			}
+	for _, o := range sm.sorted {
+		hdr := itch.Header{Locate: o.locate, Timestamp: ts}
+		stock := st.instrument(o.locate).stock
+		if o.hasMPID {
+			m := itch.AddOrderMPIDMsg{Header: hdr, Ref: o.ref, Side: o.side, Shares: o.shares,
+				Stock: stock, Price: o.price, Attribution: o.mpid}
+			buf = m.Append(buf)
+		} else {
+			m := itch.AddOrderMsg{Header: hdr, Ref: o.ref, Side: o.side, Shares: o.shares,
+				Stock: stock, Price: o.price}
+			buf = m.Append(buf)
 		}
+		ends = append(ends, len(buf))
 	}
 	buf = glimpse.AppendEndOfSnapshot(buf, next)
 	ends = append(ends, len(buf))
@@ -280,5 +289,5 @@ func (h *History) Snapshot(next uint64) ([][]byte, error) {
 		out[i] = buf[start:end:end]
 		start = end
 	}
-	return out, nil
+	return out
 }
