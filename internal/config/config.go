@@ -47,6 +47,9 @@ type Feed struct {
 	// than this is truncated (counted as such, and lost). Default
 	// DefaultDatagramSize, for jumbo frames.
 	DatagramSize int `yaml:"datagram_size"`
+	// PollSpin, with poll epoll, is how long the receive loop polls
+	// without sleeping before it sleeps in epoll_wait (mcast.Poller.SetSpin).
+	PollSpin time.Duration `yaml:"poll_spin"`
 	// EndQuiet is how long a line must be silent before it is no longer
 	// counted among the lines that must agree on the end of session.
 	EndQuiet time.Duration `yaml:"end_quiet"`
@@ -370,6 +373,9 @@ func (c *Config) validate() error {
 	}
 	if f.Poll != "epoll" && f.Poll != "busy" {
 		return bad("feed.poll", "%q: want epoll or busy", f.Poll)
+	}
+	if err := duration("feed.poll_spin", f.PollSpin, 0, 10*time.Millisecond, false); err != nil {
+		return err
 	}
 	if f.MaxJump != 0 && f.MaxJump < 1<<16 {
 		return bad("feed.max_jump", "%d: want 0 (off) or at least 65536: a smaller guard takes the loss of a single packet (up to 65534 messages) for a wild sequence number", f.MaxJump)
