@@ -10,6 +10,15 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// DefaultDatagramSize is the slot size that receives any datagram of an
+// Ethernet jumbo frame (up to 9216 bytes of frame) whole.
+const DefaultDatagramSize = 9216
+
+// MaxDatagramSize is the longest UDP payload of an IPv4 datagram
+// (65535 − 20-byte IP header − 8-byte UDP header): a larger slot is never
+// filled.
+const MaxDatagramSize = 65507
+
 // maxBatch is the kernel's UIO_MAXIOV: recvmmsg and sendmmsg clamp their
 // vector length to it.
 const maxBatch = 1024
@@ -44,10 +53,12 @@ type Batch struct {
 }
 
 // NewBatch allocates a batch of n datagram slots (1..1024) of size bytes
-// each (≥ 1). A datagram longer than size is truncated and flagged (see
-// Truncated): size it for the largest datagram of the feed (MoldUDP64
-// packets fit in an Ethernet MTU, so 1500 is ample; 9000 for jumbo frames).
-// It panics on out-of-range arguments.
+// each (≥ 1). A datagram longer than size is cut to size and flagged (see
+// Truncated and WireLen): size the slots for the largest datagram the
+// network can deliver, not the one the feed usually sends. A standard
+// Ethernet MTU carries at most 1472 bytes of UDP payload over IPv4, a 9000
+// to 9216-byte jumbo frame about 9188; DefaultDatagramSize (9216) covers
+// both. It panics on out-of-range arguments.
 func NewBatch(n, size int) *Batch {
 	if n < 1 || n > maxBatch || size < 1 {
 		panic(fmt.Sprintf("mcast: NewBatch(%d, %d): need 1 <= n <= %d and size >= 1", n, size, maxBatch))
@@ -94,7 +105,7 @@ func (b *Batch) Size() int { return b.size }
 
 // Payload returns datagram i (0 <= i < Len()). It aliases the batch and
 // is valid until the next Recv into b; at most Size() bytes (see
-// Truncated).
+// Truncated: a truncated payload is only the datagram's head).
 func (b *Batch) Payload(i int) []byte {
 	if uint(i) >= uint(b.n) {
 		panic("mcast: Payload index beyond Len")
@@ -122,12 +133,25 @@ func (b *Batch) Source(i int) netip.AddrPort {
 	return sockaddrAddrPort(&b.names[i])
 }
 
-// Truncated reports whether datagram i was longer than Size() and cut
-// (MSG_TRUNC): its tail is lost, so a MoldUDP64 parser must treat it as
-// malformed.
+// Truncated reports whether datagram i was longer than Size() and cut to
+// it: the kernel set MSG_TRUNC in its msg_flags. Its tail is lost. The
+// fault is the receiver's slot size, not the sender's packet, so a caller
+// should count it as truncated (and report WireLen against Size), and not
+// hand the head to a parser that would count it as malformed; the
+// sequence range it carried is then recovered like any lost datagram.
 func (b *Batch) Truncated(i int) bool {
 	if uint(i) >= uint(b.n) {
 		panic("mcast: Truncated index beyond Len")
 	}
 	return b.hdrs[i].Hdr.Flags&unix.MSG_TRUNC != 0
+}
+
+// WireLen returns the length datagram i had on the wire: len(Payload(i))
+// when it fitted, more than Size() when it was truncated (Recv passes
+// MSG_TRUNC to recvmmsg, so the kernel reports the real UDP length).
+func (b *Batch) WireLen(i int) int {
+	if uint(i) >= uint(b.n) {
+		panic("mcast: WireLen index beyond Len")
+	}
+	return int(b.hdrs[i].Len)
 }

@@ -18,17 +18,26 @@
 //	...
 //	for _, w := range a.Warnings() { log.Print(w) } // e.g. rmem_max too small
 //	p, err := mcast.NewPoller(busy, a, b)
-//	batch := mcast.NewBatch(64, 1500)
+//	p.SetSpin(50 * time.Microsecond) // epoll mode: poll a while before sleeping
+//	batch := mcast.NewBatch(64, mcast.DefaultDatagramSize) // jumbo frames whole
 //	for {
 //		if err := p.Wait(time.Second); err != nil && !errors.Is(err, mcast.ErrTimeout) { ... }
 //		for line, s := range []*mcast.Socket{a, b} {
 //			n, err := s.Recv(batch)
 //			for i := range n {
+//				if batch.Truncated(i) { // longer than the slot: count, do not parse
+//					truncated++
+//					continue
+//				}
 //				pkt := batch.Payload(i) // valid until the next Recv
 //				arb.Packet(line, batch.KernelTime(i), moldudp64.Packet(pkt))
 //			}
 //		}
 //	}
+//
+// The unicast socket the re-request answers come to (ListenUnicast) is
+// read the same way; anyone can send to it, so check batch.Source(i)
+// against the re-request server.
 //
 // Measured on the development machine: gnet's UDP path costs 5 allocations
 // per packet and loses packets from about 450k datagrams/s; this path makes

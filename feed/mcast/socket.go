@@ -24,22 +24,26 @@ type Config struct {
 	// Interface names the interface to join on, e.g. "lo" or "ens1f0";
 	// "" lets the kernel pick it from the route to the group.
 	Interface string
-	// RecvBuffer is the SO_RCVBUF size requested in bytes; 0 keeps the
-	// kernel default (net.core.rmem_default). See Socket.Warnings.
+	// RecvBuffer is the receive buffer requested in bytes; 0 keeps the
+	// kernel default (net.core.rmem_default). It is set with
+	// SO_RCVBUFFORCE, which may exceed net.core.rmem_max, when the process
+	// has CAP_NET_ADMIN, and with SO_RCVBUF, capped at rmem_max, otherwise;
+	// a capped buffer is reported by Socket.Warnings.
 	RecvBuffer int
 }
 
 // Socket is a non-blocking UDP socket bound to one multicast group and
 // joined to it on one interface.
 //
-// Recv, Fd and Close belong to one goroutine at a time (the receive loop,
-// typically locked to its OS thread with runtime.LockOSThread); Drops,
-// Warnings, Group and RecvBufferGranted are safe to call from any
-// goroutine.
+// Recv, SendTo, Fd and Close belong to one goroutine at a time (the
+// receive loop, typically locked to its OS thread with
+// runtime.LockOSThread); Drops, Warnings, Group, RecvBufferGranted and
+// RecvBufferForced are safe to call from any goroutine.
 type Socket struct {
 	fd       int
 	cfg      Config
 	granted  int
+	forced   bool // the receive buffer was set with SO_RCVBUFFORCE
 	warnings []string
 
 	// lastOvfl is the last raw 32-bit SO_RXQ_OVFL value seen; drops is
@@ -60,7 +64,8 @@ type Socket struct {
 // IP_MULTICAST_ALL (IPv6: IPV6_MULTICAST_ALL) off so that only groups
 // joined by this socket are delivered to it, joined with
 // IP_ADD_MEMBERSHIP / IP_ADD_SOURCE_MEMBERSHIP (IPv6: IPV6_JOIN_GROUP /
-// MCAST_JOIN_SOURCE_GROUP), SO_RCVBUF set and read back, kernel receive
+// MCAST_JOIN_SOURCE_GROUP), the receive buffer set (SO_RCVBUFFORCE when
+// permitted, else SO_RCVBUF) and read back, kernel receive
 // timestamps (SO_TIMESTAMPNS) and drop counters (SO_RXQ_OVFL) on,
 // non-blocking and close-on-exec.
 //
@@ -105,6 +110,43 @@ func Listen(cfg Config) (*Socket, error) {
 	return s, nil
 }
 
+// setRecvBuffer asks for an n-byte receive buffer (n <= 0: keep the
+// kernel default) and records what the kernel granted. SO_RCVBUFFORCE
+// (CAP_NET_ADMIN) is tried first: it is not capped by net.core.rmem_max,
+// and a feed handler that cannot have the buffer it was configured with
+// loses datagrams under a burst. Without the capability (EPERM) it falls
+// back to SO_RCVBUF and warns when rmem_max capped the request.
+func (s *Socket) setRecvBuffer(n int) (op string, err error) {
+	fd := s.fd
+	forced := false
+	if n > 0 {
+		switch err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, n); err {
+		case nil:
+			forced = true
+		case unix.EPERM:
+			if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUF, n); err != nil {
+				return "setsockopt SO_RCVBUF", err
+			}
+		default:
+			return "setsockopt SO_RCVBUFFORCE", err
+		}
+	}
+	got, err := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUF)
+	if err != nil {
+		return "getsockopt SO_RCVBUF", err
+	}
+	// The kernel stores (and reports) twice the requested value, the
+	// extra half being its bookkeeping allowance.
+	s.granted = got / 2
+	s.forced = forced
+	if n > 0 && s.granted < n {
+		s.warnings = append(s.warnings, fmt.Sprintf(
+			"mcast: %s: receive buffer requested %d bytes, kernel granted %d (getsockopt SO_RCVBUF %d = 2 x granted): capped by net.core.rmem_max and SO_RCVBUFFORCE not permitted (no CAP_NET_ADMIN); raise the cap with `sysctl -w net.core.rmem_max=%d` or grant the capability",
+			s.cfg.Group, n, s.granted, got, n))
+	}
+	return "", nil
+}
+
 // setup configures, binds and joins s.fd; on failure it returns the step
 // that failed and why.
 func (s *Socket) setup(ifindex int, ifaddr [4]byte) (op string, err error) {
@@ -143,22 +185,8 @@ func (s *Socket) setup(ifindex int, ifaddr [4]byte) (op string, err error) {
 			return "setsockopt IPV6_MULTICAST_ALL", err
 		}
 	}
-	if n := s.cfg.RecvBuffer; n > 0 {
-		if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUF, n); err != nil {
-			return "setsockopt SO_RCVBUF", err
-		}
-	}
-	got, err := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUF)
-	if err != nil {
-		return "getsockopt SO_RCVBUF", err
-	}
-	// The kernel stores (and reports) twice the requested value, the
-	// extra half being its bookkeeping allowance.
-	s.granted = got / 2
-	if n := s.cfg.RecvBuffer; n > 0 && s.granted < n {
-		s.warnings = append(s.warnings, fmt.Sprintf(
-			"mcast: %s: SO_RCVBUF requested %d bytes, kernel granted %d (getsockopt %d = 2 x granted): capped by net.core.rmem_max; raise it with `sysctl -w net.core.rmem_max=%d` (or use SO_RCVBUFFORCE with CAP_NET_ADMIN)",
-			s.cfg.Group, n, s.granted, got, n))
+	if op, err := s.setRecvBuffer(s.cfg.RecvBuffer); err != nil {
+		return op, err
 	}
 	if v6 {
 		return s.bindJoin6(ifindex)
@@ -241,6 +269,11 @@ func (s *Socket) Group() netip.AddrPort { return s.cfg.Group }
 // what getsockopt(SO_RCVBUF) reports.
 func (s *Socket) RecvBufferGranted() int { return s.granted }
 
+// RecvBufferForced reports whether the receive buffer was set with
+// SO_RCVBUFFORCE (the process has CAP_NET_ADMIN), so that
+// net.core.rmem_max did not cap it.
+func (s *Socket) RecvBufferForced() bool { return s.forced }
+
 // Warnings returns the non-fatal problems found by Listen, e.g. a receive
 // buffer capped by net.core.rmem_max. The slice is shared: do not modify it.
 func (s *Socket) Warnings() []string { return s.warnings }
@@ -260,8 +293,9 @@ func (s *Socket) noteOvfl(v uint32) {
 	}
 }
 
-// Recv receives up to b.Cap() datagrams with one recvmmsg call and
-// MSG_DONTWAIT. It returns the number received (also b.Len()), or 0 and a
+// Recv receives up to b.Cap() datagrams with one recvmmsg call,
+// MSG_DONTWAIT and MSG_TRUNC (so that a datagram longer than its slot is
+// reported with its real length, see Batch.WireLen). It returns the number received (also b.Len()), or 0 and a
 // nil error when none is queued. The datagrams are read with b.Payload(i)
 // etc. and stay valid until the next Recv into b. Recv does not allocate.
 func (s *Socket) Recv(b *Batch) (int, error) {
@@ -277,7 +311,7 @@ func (s *Socket) Recv(b *Batch) (int, error) {
 		h.SetControllen(b.ctrlSize)
 		h.Flags = 0
 	}
-	n, errno := recvmmsg(s.fd, b.hdrs, unix.MSG_DONTWAIT)
+	n, errno := recvmmsg(s.fd, b.hdrs, unix.MSG_DONTWAIT|unix.MSG_TRUNC)
 	if errno != 0 {
 		if errno == unix.EAGAIN || errno == unix.EINTR {
 			// Nothing received: the kernel wrote no header back, and
@@ -292,9 +326,10 @@ func (s *Socket) Recv(b *Batch) (int, error) {
 	for i := range n {
 		h := &b.hdrs[i].Hdr
 		if invariants.Enabled {
-			if int(b.hdrs[i].Len) > b.size || int(h.Controllen) > b.ctrlSize || int(h.Namelen) > sizeofSockaddr {
-				panic(fmt.Sprintf("mcast: recvmmsg slot %d: len %d controllen %d namelen %d exceed the batch's buffers",
-					i, b.hdrs[i].Len, h.Controllen, h.Namelen))
+			long := int(b.hdrs[i].Len) > b.size
+			if long != (h.Flags&unix.MSG_TRUNC != 0) || int(h.Controllen) > b.ctrlSize || int(h.Namelen) > sizeofSockaddr {
+				panic(fmt.Sprintf("mcast: recvmmsg slot %d: len %d (slot %d) flags %#x controllen %d namelen %d disagree with the batch's buffers",
+					i, b.hdrs[i].Len, b.size, h.Flags, h.Controllen, h.Namelen))
 			}
 		}
 		off := i * b.ctrlSize

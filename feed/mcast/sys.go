@@ -29,6 +29,18 @@ func recvmmsg(fd int, hdrs []unix.Mmsghdr, flags int) (int, unix.Errno) {
 	return int(r), 0
 }
 
+// epollPoll reports the ready events of epfd without waiting
+// (epoll_pwait with a zero timeout and no signal mask, the one form every
+// architecture has). RawSyscall6: it cannot block.
+func epollPoll(epfd int, events []unix.EpollEvent) (int, unix.Errno) {
+	r, _, e := unix.RawSyscall6(unix.SYS_EPOLL_PWAIT, uintptr(epfd),
+		uintptr(unsafe.Pointer(&events[0])), uintptr(len(events)), 0, 0, 0)
+	if e != 0 {
+		return 0, e
+	}
+	return int(r), 0
+}
+
 // sendmmsg sends len(hdrs) datagrams in one system call and returns how
 // many the kernel accepted. It uses Syscall6: a blocking socket may sleep
 // while its send buffer is full.

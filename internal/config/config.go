@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/netip"
 	"os"
 	"regexp"
@@ -18,9 +19,6 @@ import (
 
 	"go.yaml.in/yaml/v3"
 )
-
-// ErrInvalid wraps every validation error.
-var ErrInvalid = errors.New("config")
 
 // Config is the whole handler configuration.
 type Config struct {
@@ -45,7 +43,38 @@ type Feed struct {
 	Rerequest  Rerequest `yaml:"rerequest"`
 	Snapshot   Snapshot  `yaml:"snapshot"`
 	SoupBinTCP SoupFeed  `yaml:"soupbintcp"`
+	// DatagramSize is the receive slot size in bytes: a datagram longer
+	// than this is truncated (counted as such, and lost). Default
+	// DefaultDatagramSize, for jumbo frames.
+	DatagramSize int `yaml:"datagram_size"`
+	// PollSpin, with poll epoll, is how long the receive loop polls
+	// without sleeping before it sleeps in epoll_wait (mcast.Poller.SetSpin).
+	PollSpin time.Duration `yaml:"poll_spin"`
+	// EndQuiet is how long a line must be silent before it is no longer
+	// counted among the lines that must agree on the end of session.
+	EndQuiet time.Duration `yaml:"end_quiet"`
 }
+
+// Defaults and bounds of the keys that need a name in code.
+const (
+	// DefaultDatagramSize receives an Ethernet jumbo frame (up to 9216
+	// bytes) whole.
+	DefaultDatagramSize = 9216
+	// MinDatagramSize is the UDP payload of a standard 1500-byte Ethernet
+	// frame over IPv4 (1500 − 20 IP − 8 UDP): a smaller slot would
+	// truncate datagrams every network delivers.
+	MinDatagramSize = 1472
+	// MaxDatagramSize is the largest UDP payload an IPv4 datagram can
+	// carry (65535 − 20 − 8): a larger slot is never filled.
+	MaxDatagramSize = 65507
+	// HeartbeatInterval is the MoldUDP64 heartbeat interval of an idle
+	// line: feed.end_quiet must exceed it, or a live line falls silent
+	// between two heartbeats.
+	HeartbeatInterval = time.Second
+	// SoupSilenceTimeout is how long a silent SoupBinTCP server is
+	// tolerated: feed.soupbintcp.packet_timeout beyond it never fires first.
+	SoupSilenceTimeout = 15 * time.Second
+)
 
 // SoupFeed, when Server is set, takes the feed over SoupBinTCP instead of
 // multicast: ITCH messages in Sequenced Data packets, sequenced by the
@@ -56,6 +85,10 @@ type SoupFeed struct {
 	Password string `yaml:"password"`
 	// Session to log in to; empty: the server's current session.
 	Session string `yaml:"session"`
+	// PacketTimeout is how long a SoupBinTCP packet may take to arrive
+	// whole once its first byte has: a server (or an attacker) that
+	// starts a packet and stalls is dropped after it.
+	PacketTimeout time.Duration `yaml:"packet_timeout"`
 
 	ServerAddr netip.AddrPort `yaml:"-"`
 }
@@ -68,6 +101,10 @@ type Snapshot struct {
 	Username string        `yaml:"username"`
 	Password string        `yaml:"password"`
 	Timeout  time.Duration `yaml:"timeout"`
+	// MaxBytes and MaxOrders bound a snapshot: one larger (in message
+	// bytes, or in orders live at its end) is refused rather than held.
+	MaxBytes  int64 `yaml:"max_bytes"`
+	MaxOrders int   `yaml:"max_orders"`
 
 	ServerAddr netip.AddrPort `yaml:"-"`
 }
@@ -133,6 +170,11 @@ func Parse(r io.Reader) (*Config, error) {
 	if err := dec.Decode(c); err != nil && !errors.Is(err, io.EOF) {
 		return nil, fmt.Errorf("%w: %s", ErrInvalid, nameKeys(data, err))
 	}
+	// A second document ("---") would be ignored silently.
+	var more yaml.Node
+	if err := dec.Decode(&more); !errors.Is(err, io.EOF) {
+		return nil, fmt.Errorf("%w: more than one YAML document", ErrInvalid)
+	}
 	if err := c.validate(); err != nil {
 		return nil, err
 	}
@@ -143,12 +185,15 @@ func Parse(r io.Reader) (*Config, error) {
 func Default() *Config {
 	return &Config{
 		Feed: Feed{
-			Poll:       "epoll",
-			MaxJump:    1 << 24,
-			CPU:        -1,
-			RecvBuffer: 4 << 20,
-			Hold:       Hold{Packets: 4096, Bytes: 8 << 20},
-			Snapshot:   Snapshot{Timeout: 30 * time.Second},
+			Poll:         "epoll",
+			MaxJump:      1 << 24,
+			CPU:          -1,
+			RecvBuffer:   4 << 20,
+			DatagramSize: DefaultDatagramSize,
+			EndQuiet:     3 * time.Second,
+			Hold:         Hold{Packets: 4096, Bytes: 8 << 20},
+			Snapshot:     Snapshot{Timeout: 30 * time.Second, MaxBytes: 2 << 30, MaxOrders: 20_000_000},
+			SoupBinTCP:   SoupFeed{PacketTimeout: 5 * time.Second},
 			Rerequest: Rerequest{FillTime: 2 * time.Millisecond, MaxOutstanding: 8, MaxCount: 500,
 				Timeout: 50 * time.Millisecond, Backoff: 2, MaxRetries: 5, MaxAge: 5 * time.Second},
 		},
@@ -202,25 +247,86 @@ func bad(key, format string, args ...any) error {
 	return fmt.Errorf("%w: %s: %s", ErrInvalid, key, fmt.Sprintf(format, args...))
 }
 
+// alpha checks a SoupBinTCP or MoldUDP64 Alpha field: at most n
+// printable ASCII characters (spaces pad it on the wire). secret leaves
+// the value out of the error.
+func alpha(key, v string, n int, secret bool) error {
+	show := fmt.Sprintf("%q ", v)
+	if secret {
+		show = ""
+	}
+	if len(v) > n {
+		return bad(key, "%sis longer than %d characters (Alpha(%d))", show, n, n)
+	}
+	for i := 0; i < len(v); i++ {
+		if v[i] < ' ' || v[i] > '~' {
+			return bad(key, "%shas a character that is not printable ASCII (Alpha)", show)
+		}
+	}
+	return nil
+}
+
+// server parses a server's address:port: a unicast address (not
+// unspecified, multicast or the IPv4 broadcast address) and a port other
+// than 0; IPv4 only when v4 (the MoldUDP64 re-request socket is IPv4).
+func server(key, v string, v4 bool) (netip.AddrPort, error) {
+	ap, err := netip.ParseAddrPort(v)
+	if err != nil {
+		return ap, bad(key, "%q is not an address:port", v)
+	}
+	a := ap.Addr().Unmap()
+	switch {
+	case ap.Port() == 0:
+		return ap, bad(key, "%q: port 0", v)
+	case a.IsMulticast() || a.IsUnspecified() || a == netip.AddrFrom4([4]byte{255, 255, 255, 255}):
+		return ap, bad(key, "%q is not a unicast address", v)
+	case v4 && !a.Is4():
+		return ap, bad(key, "%q is not an IPv4 address (the request socket is IPv4)", v)
+	case a.Zone() != "":
+		return ap, bad(key, "%q: zoned addresses are not supported", v)
+	}
+	return netip.AddrPortFrom(a, ap.Port()), nil
+}
+
+// duration checks that d lies in (lo, hi] when open, [lo, hi] otherwise.
+func duration(key string, d, lo, hi time.Duration, open bool) error {
+	if d < lo || (open && d == lo) || d > hi {
+		low := "at least " + lo.String()
+		if open {
+			low = "more than " + lo.String()
+		}
+		return bad(key, "%v: want %s and at most %v", d, low, hi)
+	}
+	return nil
+}
+
 func (c *Config) validate() error {
 	f := &c.Feed
-	if len(f.Session) > 10 {
-		return bad("feed.session", "%q is longer than 10 characters", f.Session)
+	if err := alpha("feed.session", f.Session, 10, false); err != nil {
+		return err
 	}
 	if sf := &f.SoupBinTCP; sf.Server != "" {
-		ap, err := netip.ParseAddrPort(sf.Server)
-		if err != nil || ap.Port() == 0 || ap.Addr().IsMulticast() {
-			return bad("feed.soupbintcp.server", "%q is not a unicast address:port", sf.Server)
+		ap, err := server("feed.soupbintcp.server", sf.Server, false)
+		if err != nil {
+			return err
 		}
 		sf.ServerAddr = ap
-		switch {
-		case len(sf.Username) > 6:
-			return bad("feed.soupbintcp.username", "%q is longer than 6 characters (SoupBinTCP Alpha(6))", sf.Username)
-		case len(sf.Password) > 10:
-			return bad("feed.soupbintcp.password", "longer than 10 characters (SoupBinTCP Alpha(10))")
-		case len(sf.Session) > 10:
-			return bad("feed.soupbintcp.session", "%q is longer than 10 characters", sf.Session)
+		for _, a := range []struct {
+			key, v string
+			n      int
+			secret bool
+		}{
+			{"feed.soupbintcp.username", sf.Username, 6, false},
+			{"feed.soupbintcp.password", sf.Password, 10, true},
+			{"feed.soupbintcp.session", sf.Session, 10, false},
+		} {
+			if err := alpha(a.key, a.v, a.n, a.secret); err != nil {
+				return err
+			}
 		}
+	}
+	if err := duration("feed.soupbintcp.packet_timeout", f.SoupBinTCP.PacketTimeout, 100*time.Millisecond, SoupSilenceTimeout, false); err != nil {
+		return err
 	}
 	for _, l := range []struct {
 		key  string
@@ -242,7 +348,7 @@ func (c *Config) validate() error {
 		l.line.GroupAddr = ap
 		if l.line.Source != "" {
 			a, err := netip.ParseAddr(l.line.Source)
-			if err != nil || !a.Is4() || a.IsMulticast() {
+			if err != nil || !a.Is4() || a.IsMulticast() || a.IsUnspecified() || a == netip.AddrFrom4([4]byte{255, 255, 255, 255}) {
 				return bad(l.key+".source", "%q is not a unicast IPv4 source address", l.line.Source)
 			}
 			l.line.SourceAddr = a
@@ -254,14 +360,36 @@ func (c *Config) validate() error {
 	if f.Interface == "" {
 		return bad("feed.interface", "required (the interface the groups are joined on, e.g. lo or ens1f0)")
 	}
+	ssm := f.LineA.SourceAddr.IsValid() || f.LineB.SourceAddr.IsValid()
+	if err := checkInterface(f.Interface, ssm); err != nil {
+		return bad("feed.interface", "%q: %v", f.Interface, err)
+	}
 	if f.RecvBuffer < 64<<10 || f.RecvBuffer > 1<<30 {
 		return bad("feed.recv_buffer", "%d bytes: want 64 KiB to 1 GiB", f.RecvBuffer)
+	}
+	if f.DatagramSize < MinDatagramSize || f.DatagramSize > MaxDatagramSize {
+		return bad("feed.datagram_size", "%d bytes: want %d (a 1500-byte Ethernet frame's UDP payload) to %d (the largest UDP payload over IPv4)",
+			f.DatagramSize, MinDatagramSize, MaxDatagramSize)
 	}
 	if f.Poll != "epoll" && f.Poll != "busy" {
 		return bad("feed.poll", "%q: want epoll or busy", f.Poll)
 	}
-	if f.CPU < -1 || f.CPU > 4095 {
+	if err := duration("feed.poll_spin", f.PollSpin, 0, 10*time.Millisecond, false); err != nil {
+		return err
+	}
+	if f.MaxJump != 0 && f.MaxJump < 1<<16 {
+		return bad("feed.max_jump", "%d: want 0 (off) or at least 65536: a smaller guard takes the loss of a single packet (up to 65534 messages) for a wild sequence number", f.MaxJump)
+	}
+	if f.CPU < -1 {
 		return bad("feed.cpu", "%d: want a CPU number, or -1 for unpinned", f.CPU)
+	}
+	if f.CPU >= 0 {
+		if err := checkCPU(f.CPU); err != nil {
+			return bad("feed.cpu", "%d: %v", f.CPU, err)
+		}
+	}
+	if err := duration("feed.end_quiet", f.EndQuiet, HeartbeatInterval, time.Minute, true); err != nil {
+		return err
 	}
 	if f.Hold.Packets < 16 || f.Hold.Packets > 1<<20 {
 		return bad("feed.hold.packets", "%d: want 16 to 1048576", f.Hold.Packets)
@@ -271,9 +399,9 @@ func (c *Config) validate() error {
 	}
 	r := &f.Rerequest
 	if r.Server != "" {
-		ap, err := netip.ParseAddrPort(r.Server)
-		if err != nil || ap.Port() == 0 || ap.Addr().IsMulticast() {
-			return bad("feed.rerequest.server", "%q is not a unicast address:port", r.Server)
+		ap, err := server("feed.rerequest.server", r.Server, true)
+		if err != nil {
+			return err
 		}
 		r.ServerAddr = ap
 	}
@@ -286,35 +414,50 @@ func (c *Config) validate() error {
 		return bad("feed.rerequest.max_count", "%d: want 1 to 65534", r.MaxCount)
 	case r.Timeout <= 0:
 		return bad("feed.rerequest.timeout", "%v: must be positive", r.Timeout)
-	case r.Backoff < 1:
-		return bad("feed.rerequest.backoff", "%v: want 1 or more", r.Backoff)
-	case r.MaxRetries < 0:
-		return bad("feed.rerequest.max_retries", "%d: negative", r.MaxRetries)
+	case !(r.Backoff >= 1) || math.IsInf(r.Backoff, 0): // also NaN
+		return bad("feed.rerequest.backoff", "%v: want a finite 1 or more", r.Backoff)
+	case r.MaxRetries < 0 || r.MaxRetries > 1000:
+		return bad("feed.rerequest.max_retries", "%d: want 0 to 1000", r.MaxRetries)
 	case r.MaxAge <= r.FillTime:
 		return bad("feed.rerequest.max_age", "%v: must exceed fill_time (%v)", r.MaxAge, r.FillTime)
+	case r.MaxAge > 10*time.Minute:
+		return bad("feed.rerequest.max_age", "%v: want at most 10m (the feed stalls on a hole this long)", r.MaxAge)
+	case r.Timeout >= r.MaxAge:
+		return bad("feed.rerequest.timeout", "%v: must be below max_age (%v), or no request is ever retried", r.Timeout, r.MaxAge)
 	}
 	sn := &f.Snapshot
 	if sn.Server != "" {
-		ap, err := netip.ParseAddrPort(sn.Server)
-		if err != nil || ap.Port() == 0 || ap.Addr().IsMulticast() {
-			return bad("feed.snapshot.server", "%q is not a unicast address:port", sn.Server)
+		ap, err := server("feed.snapshot.server", sn.Server, false)
+		if err != nil {
+			return err
 		}
 		sn.ServerAddr = ap
-		if len(sn.Username) > 6 {
-			return bad("feed.snapshot.username", "%q is longer than 6 characters (SoupBinTCP Alpha(6))", sn.Username)
+		if err := alpha("feed.snapshot.username", sn.Username, 6, false); err != nil {
+			return err
 		}
-		if len(sn.Password) > 10 {
-			return bad("feed.snapshot.password", "longer than 10 characters (SoupBinTCP Alpha(10))")
+		if err := alpha("feed.snapshot.password", sn.Password, 10, true); err != nil {
+			return err
 		}
 	}
-	if sn.Timeout <= 0 {
-		return bad("feed.snapshot.timeout", "%v: must be positive", sn.Timeout)
+	if err := duration("feed.snapshot.timeout", sn.Timeout, 0, time.Hour, true); err != nil {
+		return err
+	}
+	if sn.MaxBytes < 1<<20 || sn.MaxBytes > 64<<30 {
+		return bad("feed.snapshot.max_bytes", "%d: want 1 MiB to 64 GiB", sn.MaxBytes)
+	}
+	if sn.MaxOrders < 1 || sn.MaxOrders > 1<<31-1 {
+		return bad("feed.snapshot.max_orders", "%d: want 1 to 2147483647 (the book's limit)", sn.MaxOrders)
 	}
 	if c.Book.Orders < 1 || c.Book.Orders > 1<<30 {
 		return bad("book.orders", "%d: want 1 to 2^30", c.Book.Orders)
 	}
 	if c.Book.Instruments < 1 || c.Book.Instruments > 1<<16 {
 		return bad("book.instruments", "%d: want 1 to 65536", c.Book.Instruments)
+	}
+	if c.BooksOnExit != "" {
+		if err := checkOutput(c.BooksOnExit); err != nil {
+			return bad("books_on_exit", "%q: %v", c.BooksOnExit, err)
+		}
 	}
 	return nil
 }

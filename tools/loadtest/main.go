@@ -6,6 +6,13 @@
 // latency percentiles. The highest rate with no loss is the loss-free rate.
 //
 //	go run ./tools/loadtest -tickwire bin/tickwire
+//
+// With -flood it reproduces a sustained flood instead: -packets datagrams
+// per line at -pps datagrams per second per line, -runs times for each
+// poll mode and receive buffer, and reports how many runs lost datagrams
+// in the kernel (socket buffer full) and had gaps:
+//
+//	go run ./tools/loadtest -flood -packets 1000000 -pps 80000 -runs 6 -poll epoll,busy
 package main
 
 import (
@@ -29,40 +36,65 @@ func main() {
 		payloads = flag.String("payloads", "1400,300", "MoldUDP64 packet sizes, bytes")
 		polls    = flag.String("poll", "busy,epoll", "handler poll modes")
 		dir      = flag.String("dir", filepath.Join(os.TempDir(), "tickwire-load"), "work directory")
+		recvBufs = flag.String("recv-buffers", "4194304", "feed.recv_buffer values to try, bytes")
+		flood    = flag.Bool("flood", false, "flood mode: -packets at -pps per line, -runs times (-payloads' first size)")
+		packets  = flag.Int("packets", 1_000_000, "flood: datagrams per line per run")
+		pps      = flag.Float64("pps", 80_000, "flood: datagrams per second per line")
+		runs     = flag.Int("runs", 6, "flood: runs per poll mode and receive buffer")
 	)
 	flag.Parse()
-	if err := run(*tickwire, *messages, *rates, *payloads, *polls, *dir); err != nil {
+	if *flood {
+		payload := strings.Split(*payloads, ",")[0]
+		if err := runFlood(*tickwire, *dir, payload, *polls, *recvBufs, *packets, *pps, *runs); err != nil {
+			fmt.Fprintf(os.Stderr, "loadtest: %v\n", err)
+			os.Exit(1)
+		}
+		return
+	}
+	if err := run(*tickwire, *messages, *rates, *payloads, *polls, *recvBufs, *dir); err != nil {
 		fmt.Fprintf(os.Stderr, "loadtest: %v\n", err)
 		os.Exit(1)
 	}
 }
 
 var (
-	reDrops   = regexp.MustCompile(`drops: line A (\d+), line B (\d+)`)
-	reGaps    = regexp.MustCompile(`gaps +(\d+) \((\d+) messages`)
-	reLatency = regexp.MustCompile(`p50 ([\d.]+) us, p99 ([\d.]+) us, p99.9 ([\d.]+) us, max ([\d.]+) us`)
-	reSimRate = regexp.MustCompile(`in ([\d.]+) s \((\d+) msg/s\)`)
+	reDrops      = regexp.MustCompile(`drops: line A (\d+), line B (\d+)`)
+	reGaps       = regexp.MustCompile(`gaps +(\d+) \((\d+) messages`)
+	reLatency    = regexp.MustCompile(`p50 ([\d.]+) us, p99 ([\d.]+) us, p99.9 ([\d.]+) us, max ([\d.]+) us`)
+	reSimRate    = regexp.MustCompile(`in ([\d.]+) s \((\d+) msg/s\)`)
+	reSimPackets = regexp.MustCompile(`messages in (\d+) packets`)
 )
 
-func run(tickwire string, messages int, rates, payloads, polls, dir string) error {
+// genSession returns the path of a generated session of the given number
+// of messages in dir, generating it the first time.
+func genSession(tickwire, dir string, messages int) (string, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
+		return "", err
 	}
 	session := filepath.Join(dir, fmt.Sprintf("session-%d.itch", messages))
 	if _, err := os.Stat(session); err != nil {
 		out, err := exec.Command(tickwire, "gen", "-messages", strconv.Itoa(messages), "-instruments", "300",
 			"-seed", "11", "-format", "itch", "-o", session).CombinedOutput()
 		if err != nil {
-			return fmt.Errorf("gen: %v\n%s", err, out)
+			return "", fmt.Errorf("gen: %v\n%s", err, out)
 		}
 	}
+	return session, nil
+}
+
+func run(tickwire string, messages int, rates, payloads, polls, recvBufs, dir string) error {
+	session, err := genSession(tickwire, dir, messages)
+	if err != nil {
+		return err
+	}
+	recvBuf := strings.Split(recvBufs, ",")[0]
 	fmt.Printf("%-8s %-6s %12s %12s %10s %6s %10s %10s %10s %10s\n",
 		"payload", "poll", "target/s", "sent/s", "drops", "gaps", "p50 us", "p99 us", "p99.9 us", "max us")
 	for _, payload := range strings.Split(payloads, ",") {
 		for _, poll := range strings.Split(polls, ",") {
 			best := 0.0
 			for _, r := range strings.Split(rates, ",") {
-				res, err := once(tickwire, session, dir, payload, poll, r)
+				res, err := once(tickwire, session, dir, payload, poll, r, recvBuf)
 				if err != nil {
 					return err
 				}
@@ -79,28 +111,37 @@ func run(tickwire string, messages int, rates, payloads, polls, dir string) erro
 }
 
 type result struct {
-	sent        float64
+	sent        float64 // messages per second
+	packets     uint64  // datagrams per line
+	elapsed     float64 // seconds the sender took
 	drops, gaps uint64
+	cpu         float64 // seconds of CPU the handler used
 	lat         [4]string
 }
 
-func once(tickwire, session, dir, payload, poll, rate string) (result, error) {
+func once(tickwire, session, dir, payload, poll, rate, recvBuf string) (result, error) {
 	var res result
 	port := 20000 + rand.IntN(20000)
 	a := fmt.Sprintf("239.78.%d.1:%d", rand.IntN(250), port)
 	b := fmt.Sprintf("239.78.%d.2:%d", rand.IntN(250), port)
 	cfg := filepath.Join(dir, "load.yaml")
+	// poll "epoll:50us" is epoll with feed.poll_spin 50us.
+	spin := "0s"
+	if m, d, ok := strings.Cut(poll, ":"); ok {
+		poll, spin = m, d
+	}
 	if err := os.WriteFile(cfg, []byte(fmt.Sprintf(`feed:
   interface: lo
   line_a: {group: %s}
   line_b: {group: %s}
   poll: %s
+  poll_spin: %s
   cpu: 1
-  recv_buffer: 4194304
+  recv_buffer: %s
   hold: {packets: 65536, bytes: 134217728}
   rerequest: {max_age: 2s}
 book: {orders: 262144, instruments: 1024}
-`, a, b, poll)), 0o644); err != nil {
+`, a, b, poll, spin, recvBuf)), 0o644); err != nil {
 		return res, err
 	}
 	h := exec.Command(tickwire, "run", "-config", cfg, "-exit-on-end", "-top", "0")
@@ -125,9 +166,16 @@ book: {orders: 262144, instruments: 1024}
 		h.Process.Kill()
 		<-done
 	}
+	if ps := h.ProcessState; ps != nil {
+		res.cpu = (ps.UserTime() + ps.SystemTime()).Seconds()
+	}
 	out := hout.String()
 	if m := reSimRate.FindStringSubmatch(string(sout)); m != nil {
+		res.elapsed, _ = strconv.ParseFloat(m[1], 64)
 		res.sent, _ = strconv.ParseFloat(m[2], 64)
+	}
+	if m := reSimPackets.FindStringSubmatch(string(sout)); m != nil {
+		res.packets, _ = strconv.ParseUint(m[1], 10, 64)
 	}
 	if m := reDrops.FindStringSubmatch(out); m != nil {
 		x, _ := strconv.ParseUint(m[1], 10, 64)
@@ -145,4 +193,96 @@ book: {orders: 262144, instruments: 1024}
 		res.gaps++ // the handler did not account for the whole session
 	}
 	return res, nil
+}
+
+// runFlood plays packets datagrams per line at pps datagrams per second per
+// line, runs times for each poll mode and receive buffer, and counts the
+// runs that lost datagrams in the kernel or had gaps.
+func runFlood(tickwire, dir, payload, polls, recvBufs string, packets int, pps float64, runs int) error {
+	size, err := strconv.Atoi(payload)
+	if err != nil {
+		return fmt.Errorf("payload %q: %v", payload, err)
+	}
+	// Messages per datagram, from packing a small session as sim does:
+	// blocks (2-byte length + message) after the 20-byte header, up to
+	// the payload bound.
+	cal, err := genSession(tickwire, dir, 200_000)
+	if err != nil {
+		return err
+	}
+	perPacket, err := messagesPerPacket(cal, size)
+	if err != nil {
+		return err
+	}
+	messages := int(float64(packets) * perPacket)
+	session, err := genSession(tickwire, dir, messages)
+	if err != nil {
+		return err
+	}
+	rate := strconv.FormatFloat(pps*perPacket, 'f', 0, 64)
+	fmt.Printf("flood: %d B datagrams, %.2f messages each: %d messages a run, %s msg/s for %.0f datagrams/s per line\n",
+		size, perPacket, messages, rate, pps)
+	fmt.Printf("%-12s %10s %4s %10s %10s %10s %6s %8s %10s %10s %10s\n",
+		"poll", "recv_buf", "run", "dgrams", "dgrams/s", "drops", "gaps", "cpu s", "p50 us", "p99.9 us", "max us")
+	// The settings take turns run by run, so that a load the machine's
+	// other users put on it falls on all of them alike.
+	type setting struct{ poll, rb string }
+	var settings []setting
+	for _, poll := range strings.Split(polls, ",") {
+		for _, rb := range strings.Split(recvBufs, ",") {
+			settings = append(settings, setting{poll, rb})
+		}
+	}
+	lost := make([]int, len(settings))
+	var cpu = make([]float64, len(settings))
+	for i := range runs {
+		for j, st := range settings {
+			res, err := once(tickwire, session, dir, payload, st.poll, rate, st.rb)
+			if err != nil {
+				return err
+			}
+			pr := 0.0
+			if res.elapsed > 0 {
+				pr = float64(res.packets) / res.elapsed
+			}
+			fmt.Printf("%-12s %10s %4d %10d %10.0f %10d %6d %8.2f %10s %10s %10s\n", st.poll, st.rb, i+1, res.packets, pr,
+				res.drops, res.gaps, res.cpu, res.lat[0], res.lat[2], res.lat[3])
+			if res.drops > 0 || res.gaps > 0 {
+				lost[j]++
+			}
+			cpu[j] += res.cpu
+		}
+	}
+	for j, st := range settings {
+		fmt.Printf("  -> %s, recv_buffer %s: %d of %d runs lost datagrams or had gaps; handler CPU %.2f s a run\n",
+			st.poll, st.rb, lost[j], runs, cpu[j]/float64(runs))
+	}
+	return nil
+}
+
+// messagesPerPacket packs the raw ITCH file at path (BinaryFILE: 2-byte
+// big-endian length, then the message) into MoldUDP64 datagrams of at
+// most size bytes, greedily as the simulator does, and returns the mean
+// messages per datagram.
+func messagesPerPacket(path string, size int) (float64, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return 0, err
+	}
+	var msgs, pkts int
+	used := 0 // bytes of the datagram being filled; 0 = none open
+	for off := 0; off+2 <= len(data); {
+		n := int(data[off])<<8 | int(data[off+1])
+		off += 2 + n
+		if used == 0 || used+2+n > size {
+			pkts++
+			used = 20
+		}
+		used += 2 + n
+		msgs++
+	}
+	if pkts == 0 {
+		return 0, fmt.Errorf("%s: no messages", path)
+	}
+	return float64(msgs) / float64(pkts), nil
 }
