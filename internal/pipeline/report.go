@@ -201,7 +201,13 @@ func (g *Group) WriteSummary(w io.Writer, s Summary) {
 				suspect = append(suspect, name(b, l))
 			}
 		}
-		fmt.Fprintf(w, "suspect     %d instrument(s) whose books may be wrong after the gaps (faults seen): %v\n", len(suspect), suspect)
+		if n := len(suspect); n > 0 {
+			more := ""
+			if n > 20 {
+				suspect, more = suspect[:20], fmt.Sprintf(" and %d more", n-20)
+			}
+			fmt.Fprintf(w, "suspect     %d instrument(s) whose books may be wrong after the gaps (faults seen): %v%s\n", n, suspect, more)
+		}
 	}
 	if s.Top <= 0 {
 		return

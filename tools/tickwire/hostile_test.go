@@ -2,6 +2,8 @@ package main
 
 import (
 	"bufio"
+	"bytes"
+	"errors"
 	be "encoding/binary"
 	"fmt"
 	"io"
@@ -12,6 +14,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -210,9 +213,9 @@ func rawSender(t *testing.T) func(src, dst netip.AddrPort, payload []byte) {
 	}
 }
 
-// hostileGlimpse serves SoupBinTCP logins on a loopback port: each login
-// is accepted, then serve writes what it likes on the connection.
-func hostileGlimpse(t *testing.T, serve func(w io.Writer)) string {
+// serveLoopback listens on a loopback TCP port and runs handle on each
+// connection accepted (the n-th from 0) until the test ends.
+func serveLoopback(t *testing.T, handle func(c net.Conn, n int)) string {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -220,66 +223,74 @@ func hostileGlimpse(t *testing.T, serve func(w io.Writer)) string {
 	}
 	t.Cleanup(func() { l.Close() })
 	go func() {
-		for {
+		for n := 0; ; n++ {
 			c, err := l.Accept()
 			if err != nil {
 				return
 			}
-			go func() {
-				defer c.Close()
-				r := bufio.NewReader(c)
-				var hdr [2]byte
-				if _, err := io.ReadFull(r, hdr[:]); err != nil {
-					return
-				}
-				if _, err := io.CopyN(io.Discard, r, int64(be.BigEndian.Uint16(hdr[:]))); err != nil {
-					return
-				}
-				w := bufio.NewWriter(c)
-				w.Write(soupbintcp.LoginAccepted{Session: soupbintcp.Session("GLIMPSE"), Seq: 1}.Append(nil))
-				serve(w)
-				w.Flush()
-				io.Copy(io.Discard, r) // until the client hangs up
-			}()
+			go handle(c, n)
 		}
 	}()
 	return l.Addr().String()
 }
 
+// hostileGlimpse serves SoupBinTCP logins on a loopback port: each login
+// is accepted, then serve writes what it likes on the connection.
+func hostileGlimpse(t *testing.T, serve func(w io.Writer)) string {
+	return serveLoopback(t, func(c net.Conn, _ int) {
+		defer c.Close()
+		r := bufio.NewReader(c)
+		var hdr [2]byte
+		if _, err := io.ReadFull(r, hdr[:]); err != nil {
+			return
+		}
+		if _, err := io.CopyN(io.Discard, r, int64(be.BigEndian.Uint16(hdr[:]))); err != nil {
+			return
+		}
+		w := bufio.NewWriter(c)
+		w.Write(soupbintcp.LoginAccepted{Session: soupbintcp.Session("GLIMPSE"), Seq: 1}.Append(nil))
+		serve(w)
+		w.Flush()
+		io.Copy(io.Discard, r) // until the client hangs up
+	})
+}
+
 // TestHostileSnapshotSequence covers finding 5: a GLIMPSE server whose end
-// of snapshot names sequence 18446744073709551615. A late join refuses it,
-// naming the sequence and the lines', and exits 1 rather than drop the
-// whole session as duplicates.
+// of snapshot names sequence 18446744073709551615 (refused on its face by
+// the snapshot loader's bound), or 2^39 (below that bound, but far beyond
+// what the lines carry). A late join refuses either, naming the sequence,
+// and exits 1 rather than drop the whole session as duplicates.
 func TestHostileSnapshotSequence(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end with processes")
 	}
 	bin := binary(t)
-	dir := t.TempDir()
-	groupA, groupB := lineGroups(85)
-	addr := hostileGlimpse(t, func(w io.Writer) {
-		w.Write(soupbintcp.AppendSequenced(nil, glimpse.AppendEndOfSnapshot(nil, math.MaxUint64)))
-	})
-	cfg := filepath.Join(dir, "tickwire.yaml")
-	writeFile(t, cfg, fmt.Sprintf("feed:\n  interface: lo\n  line_a: {group: %s}\n  line_b: {group: %s}\n  snapshot: {server: %s}\n", groupA, groupB, addr))
-	run, runOut := startRun(t, bin, cfg)
-	startSim(t, bin, "-messages", "20000", "-instruments", "30", "-seed", "41", "-group-a", groupA, "-group-b", groupB, "-rate", "20000")
-	done := make(chan error, 1)
-	go func() { done <- run.Wait() }()
-	select {
-	case err := <-done:
-		if err == nil {
-			t.Fatalf("exit 0 with an implausible snapshot\n%s", runOut)
-		}
-	case <-time.After(30 * time.Second):
-		run.Process.Kill()
-		<-done
-		t.Fatalf("no exit\n%s", runOut)
-	}
-	out := runOut.String()
-	t.Logf("handler:\n%s", out)
-	if !strings.Contains(out, "18446744073709551615") || !strings.Contains(out, "the lines carry sequence") {
-		t.Errorf("the snapshot's sequence was not refused naming it")
+	for _, c := range []struct {
+		seq  uint64
+		want string
+	}{
+		{math.MaxUint64, "implausible end-of-snapshot sequence number"},
+		{1 << 39, "the lines carry sequence"},
+	} {
+		t.Run(strconv.FormatUint(c.seq, 10), func(t *testing.T) {
+			dir := t.TempDir()
+			groupA, groupB := lineGroups(85)
+			addr := hostileGlimpse(t, func(w io.Writer) {
+				w.Write(soupbintcp.AppendSequenced(nil, glimpse.AppendEndOfSnapshot(nil, c.seq)))
+			})
+			cfg := filepath.Join(dir, "tickwire.yaml")
+			writeFile(t, cfg, fmt.Sprintf("feed:\n  interface: lo\n  line_a: {group: %s}\n  line_b: {group: %s}\n  snapshot: {server: %s}\n", groupA, groupB, addr))
+			run, runOut := startRun(t, bin, cfg)
+			startSim(t, bin, "-messages", "20000", "-instruments", "30", "-seed", "41", "-group-a", groupA, "-group-b", groupB, "-rate", "20000")
+			if err := waitAnyExit(t, run, 30*time.Second, runOut, nil); err == nil {
+				t.Fatalf("exit 0 with an implausible snapshot\n%s", runOut)
+			}
+			out := runOut.String()
+			t.Logf("handler:\n%s", out)
+			if !strings.Contains(out, strconv.FormatUint(c.seq, 10)) || !strings.Contains(out, c.want) {
+				t.Errorf("the snapshot's sequence was not refused naming it (%q)", c.want)
+			}
+		})
 	}
 }
 
@@ -363,5 +374,45 @@ func TestHostileJumbo(t *testing.T) {
 		if n, _ := strconv.Atoi(m[1]); n != 0 {
 			t.Errorf("%d packets counted malformed", n)
 		}
+	}
+}
+
+// TestRunRefusesBadConfig runs the binary on configs the tester sent (item
+// 11): each is refused before anything starts, exit 2, naming the key.
+func TestRunRefusesBadConfig(t *testing.T) {
+	bin := binary(t)
+	dir := t.TempDir()
+	const base = "feed:\n  interface: lo\n  line_a: {group: 239.10.0.1:30000}\n  line_b: {group: 239.10.0.2:30000}\n"
+	for i, c := range []struct{ extra, key string }{
+		{"  cpu: " + strconv.Itoa(runtime.NumCPU()) + "\n", "feed.cpu"},
+		{"  datagram_size: 70000\n", "feed.datagram_size"},
+		{"  snapshot: {max_bytes: 0}\n", "feed.snapshot.max_bytes"},
+		{"  rerequest: {timeout: -1s}\n", "feed.rerequest.timeout"},
+		{"  soupbintcp: {packet_timeout: 1ms}\n", "feed.soupbintcp.packet_timeout"},
+		{"  colour: blue\n", "colour"},
+	} {
+		cfg := filepath.Join(dir, "c"+strconv.Itoa(i)+".yaml")
+		if err := os.WriteFile(cfg, []byte(base+c.extra), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		var stderr bytes.Buffer
+		cmd := exec.Command(bin, "run", "-config", cfg)
+		cmd.Stderr = &stderr
+		err := cmd.Run()
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) || ee.ExitCode() != 2 {
+			t.Errorf("%q: %v, want exit 2", c.extra, err)
+		}
+		if !strings.Contains(stderr.String(), c.key) {
+			t.Errorf("%q: error does not name %s: %s", c.extra, c.key, stderr.String())
+		}
+	}
+	cfg := filepath.Join(dir, "if.yaml")
+	if err := os.WriteFile(cfg, []byte(strings.Replace(base, "interface: lo", "interface: nosuchif", 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(bin, "run", "-config", cfg).CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "feed.interface") || !strings.Contains(string(out), "nosuchif") {
+		t.Errorf("interface nosuchif: %v: %s", err, out)
 	}
 }

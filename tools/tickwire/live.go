@@ -1,9 +1,11 @@
 package main
 
 import (
+	be "encoding/binary"
 	"errors"
 	"fmt"
 	"io"
+	"iter"
 	"net/netip"
 	"runtime"
 	"sync/atomic"
@@ -90,7 +92,7 @@ func (r *requester) Request(req moldudp64.Request) {
 
 func newHandler(cfg *config.Config, stderr io.Writer) (*handler, error) {
 	f := &cfg.Feed
-	h := &handler{cfg: cfg, stderr: stderr, batch: mcast.NewBatch(64, datagramSize(cfg)),
+	h := &handler{cfg: cfg, stderr: stderr, batch: mcast.NewBatch(64, f.DatagramSize),
 		lat: hdrhistogram.New(1, int64(time.Minute), 3)}
 	for _, l := range []config.Line{f.LineA, f.LineB} {
 		s, err := mcast.Listen(mcast.Config{Group: l.GroupAddr, Source: l.SourceAddr, Interface: f.Interface, RecvBuffer: f.RecvBuffer})
@@ -112,13 +114,16 @@ func newHandler(cfg *config.Config, stderr io.Writer) (*handler, error) {
 		HoldTime:    int64(f.Rerequest.MaxAge),
 		MaxJump:     f.MaxJump,
 		AllowGaps:   true,
-		Options:     []feed.Option{feed.WithQuiet(int64(endQuiet(cfg)))},
+		Options:     []feed.Option{feed.WithQuiet(int64(f.EndQuiet))},
 	}
 	if rr := f.Rerequest; rr.ServerAddr.IsValid() {
-		s, err := mcast.ListenUnicast(netip.AddrPortFrom(netip.IPv4Unspecified(), 0))
+		s, err := mcast.ListenUnicast(netip.AddrPortFrom(netip.IPv4Unspecified(), 0), mcast.WithRecvBuffer(f.RecvBuffer))
 		if err != nil {
 			h.close()
 			return nil, err
+		}
+		for _, w := range s.Warnings() {
+			fmt.Fprintf(stderr, "tickwire run: warning: recovery socket: %s\n", w)
 		}
 		h.socks = append(h.socks, s)
 		if sa, err := unix.Getsockname(s.Fd()); err == nil {
@@ -148,6 +153,7 @@ func newHandler(cfg *config.Config, stderr io.Writer) (*handler, error) {
 		h.close()
 		return nil, err
 	}
+	h.poller.SetSpin(f.PollSpin)
 	return h, nil
 }
 
@@ -322,7 +328,7 @@ func (h *handler) snapshotStep(now time.Time) error {
 		return nil
 	}
 	h.p.ResetBook()
-	for _, m := range res.msgs {
+	for m := range res.msgs.all() {
 		h.p.Snapshot(m)
 	}
 	h.p.Restart(res.next)
@@ -331,7 +337,7 @@ func (h *handler) snapshotStep(now time.Time) error {
 	if initial {
 		verb = "built"
 	}
-	fmt.Fprintf(h.stderr, "tickwire run: status: live: books %s from a snapshot of %d messages; the feed goes on from sequence %d\n", verb, len(res.msgs), res.next)
+	fmt.Fprintf(h.stderr, "tickwire run: status: live: books %s from a snapshot of %d messages; the feed goes on from sequence %d\n", verb, res.msgs.n, res.next)
 	h.stale, h.staleWhy, h.retryWait = false, "", 0
 	h.unstage()
 	h.gapsSeen = h.p.Stats().Gaps // gaps before the snapshot's sequence are mended
@@ -425,7 +431,7 @@ func (s *stage) reset() {
 
 // snapResult is the outcome of one snapshot fetch.
 type snapResult struct {
-	msgs [][]byte
+	msgs snapshotMsgs
 	next uint64
 	err  error
 }
@@ -456,7 +462,7 @@ func (f *fetcher) stop() {
 // the result only after done is signalled.
 type snapshotCollector struct {
 	loader *feed.SnapshotLoader
-	msgs   [][]byte
+	msgs   snapshotMsgs
 	done   chan error
 	sent   bool
 }
@@ -490,6 +496,43 @@ func (c *snapshotCollector) Rejected(reason byte) {
 	c.finish(fmt.Errorf("login rejected: %s", soupbintcp.RejectReason(reason)))
 }
 
+// snapshotMsgs holds a snapshot's messages back to back in chunks of
+// snapshotChunk bytes, each message after its 2-byte length: a few bytes over
+// the messages' own (which feed.snapshot.max_bytes bounds). One allocation per
+// message would cost several times that, and one growing buffer up to three
+// times at the moment it doubles.
+type snapshotMsgs struct {
+	chunks [][]byte
+	n      int // messages
+}
+
+const snapshotChunk = 1 << 20
+
+func (s *snapshotMsgs) add(msg []byte) {
+	k := len(s.chunks) - 1
+	if k < 0 || len(s.chunks[k])+2+len(msg) > cap(s.chunks[k]) {
+		s.chunks = append(s.chunks, make([]byte, 0, max(snapshotChunk, 2+len(msg))))
+		k++
+	}
+	s.chunks[k] = append(be.BigEndian.AppendUint16(s.chunks[k], uint16(len(msg))), msg...)
+	s.n++
+}
+
+// all yields the messages in order; each aliases a chunk.
+func (s *snapshotMsgs) all() iter.Seq[[]byte] {
+	return func(yield func([]byte) bool) {
+		for _, b := range s.chunks {
+			for len(b) >= 2 {
+				n := 2 + int(be.BigEndian.Uint16(b))
+				if !yield(b[2:n]) {
+					return
+				}
+				b = b[n:]
+			}
+		}
+	}
+}
+
 // errSnapshotSeq refuses a snapshot whose sequence is far from the lines'.
 var errSnapshotSeq = errors.New("implausible snapshot sequence")
 
@@ -500,12 +543,13 @@ var errFetchCancelled = errors.New("cancelled by shutdown")
 // GLIMPSE wants) and returns the snapshot's ITCH messages and the feed
 // sequence number its end-of-snapshot message gives: the next to apply.
 // Closing cancel abandons it.
-func fetchSnapshot(sc config.Snapshot, cancel <-chan struct{}) ([][]byte, uint64, error) {
+func fetchSnapshot(sc config.Snapshot, cancel <-chan struct{}) (snapshotMsgs, uint64, error) {
 	c := &snapshotCollector{done: make(chan error, 1)}
-	c.loader = feed.NewSnapshotLoader(func(msg []byte) { c.msgs = append(c.msgs, append([]byte(nil), msg...)) })
+	c.loader = feed.NewSnapshotLoader(c.msgs.add,
+		feed.WithSnapshotMaxBytes(uint64(sc.MaxBytes)), feed.WithSnapshotMaxOrders(uint64(sc.MaxOrders)))
 	sess, err := soup.Dial(soup.Config{Addr: sc.ServerAddr.String(), Username: sc.Username, Password: sc.Password, Seq: 1}, c)
 	if err != nil {
-		return nil, 0, fmt.Errorf("snapshot server %s: %w", sc.ServerAddr, err)
+		return snapshotMsgs{}, 0, fmt.Errorf("snapshot server %s: %w", sc.ServerAddr, err)
 	}
 	defer sess.Close()
 	timer := time.NewTimer(sc.Timeout)
@@ -513,15 +557,15 @@ func fetchSnapshot(sc config.Snapshot, cancel <-chan struct{}) ([][]byte, uint64
 	select {
 	case err := <-c.done:
 		if err != nil {
-			return nil, 0, fmt.Errorf("snapshot server %s: %w", sc.ServerAddr, err)
+			return snapshotMsgs{}, 0, fmt.Errorf("snapshot server %s: %w", sc.ServerAddr, err)
 		}
 		return c.msgs, c.loader.Next(), nil
 	case <-sess.Done():
-		return nil, 0, fmt.Errorf("snapshot server %s: session ended before the end of the snapshot: %v", sc.ServerAddr, sess.Err())
+		return snapshotMsgs{}, 0, fmt.Errorf("snapshot server %s: session ended before the end of the snapshot: %v", sc.ServerAddr, sess.Err())
 	case <-timer.C:
-		return nil, 0, fmt.Errorf("snapshot server %s: no complete snapshot within %v", sc.ServerAddr, sc.Timeout)
+		return snapshotMsgs{}, 0, fmt.Errorf("snapshot server %s: no complete snapshot within %v", sc.ServerAddr, sc.Timeout)
 	case <-cancel:
-		return nil, 0, fmt.Errorf("snapshot server %s: %w", sc.ServerAddr, errFetchCancelled)
+		return snapshotMsgs{}, 0, fmt.Errorf("snapshot server %s: %w", sc.ServerAddr, errFetchCancelled)
 	}
 }
 
@@ -654,10 +698,3 @@ func (h *handler) logFaults(prev pipelineFaults, period string) pipelineFaults {
 // SO_TIMESTAMPNS) through the vDSO, as time.Now does; unix.ClockGettime
 // would be a system call.
 func nanotime() int64 { return time.Now().UnixNano() }
-
-// datagramSize is the receive slot size.
-func datagramSize(cfg *config.Config) int { return 9216 }
-
-// endQuiet is how long a silent line still counts among those that must
-// agree on the end of session.
-func endQuiet(cfg *config.Config) time.Duration { return 3 * time.Second }

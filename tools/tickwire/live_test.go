@@ -104,17 +104,25 @@ func (b *syncBuffer) String() string {
 // a minute; extra (the simulator's output) goes into the failure message.
 func waitExit(t *testing.T, cmd *exec.Cmd, out, extra *syncBuffer) {
 	t.Helper()
+	if err := waitAnyExit(t, cmd, 60*time.Second, out, extra); err != nil {
+		t.Fatalf("tickwire run: %v\n%s\nsim:\n%s", err, out, extra)
+	}
+}
+
+// waitAnyExit waits up to d for a process to exit and returns what Wait
+// returned; one still running after d is killed and the test fails.
+func waitAnyExit(t *testing.T, cmd *exec.Cmd, d time.Duration, out, extra *syncBuffer) error {
+	t.Helper()
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
 	select {
 	case err := <-done:
-		if err != nil {
-			t.Fatalf("tickwire run: %v\n%s\nsim:\n%s", err, out, extra)
-		}
-	case <-time.After(60 * time.Second):
+		return err
+	case <-time.After(d):
 		cmd.Process.Kill()
 		<-done // the output is complete only once the process is reaped
-		t.Fatalf("tickwire run did not finish\n%s\nsim:\n%s", out, extra)
+		t.Fatalf("%s did not exit within %v\n%s\nsim:\n%s", cmd.Args[1], d, out, extra)
+		return nil
 	}
 }
 

@@ -13,8 +13,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/tickwire/tickwire/codec/soupbintcp"
-	"github.com/tickwire/tickwire/feed/soup"
 	"github.com/tickwire/tickwire/internal/config"
 	"github.com/tickwire/tickwire/internal/pipeline"
 )
@@ -129,95 +127,4 @@ func (h *handler) writeSummary(w io.Writer, elapsed time.Duration, top int) {
 	default:
 		fmt.Fprintf(w, "session     not ended (next sequence %d)\n", h.p.Arbiter().Next())
 	}
-}
-
-// soupFeed applies a SoupBinTCP session's messages to the pipeline. Its
-// methods run on the session's event loop, one at a time.
-type soupFeed struct {
-	p        *pipeline.Pipeline
-	ended    chan struct{}
-	rejected error
-	stderr   io.Writer
-}
-
-func (f *soupFeed) Message(seq uint64, msg []byte) { f.p.Message(seq, msg) }
-
-func (f *soupFeed) LoggedIn(session string, next uint64) {
-	fmt.Fprintf(f.stderr, "tickwire run: SoupBinTCP: logged in to session %q at sequence %d\n", session, next)
-}
-
-func (f *soupFeed) EndOfSession() { close(f.ended) }
-
-func (f *soupFeed) Rejected(reason byte) {
-	f.rejected = fmt.Errorf("SoupBinTCP login rejected: %s", soupbintcp.RejectReason(reason))
-}
-
-// runSoup is the handler for a feed taken over SoupBinTCP: sequenced and
-// reliable, so there is nothing to arbitrate; reconnection resumes at the
-// next expected sequence. With a snapshot server, the books start from a
-// snapshot and the login asks for the snapshot's sequence.
-func runSoup(cfg *config.Config, exitOnEnd bool, top int, stdout, stderr io.Writer) int {
-	fail := func(err error) int {
-		fmt.Fprintf(stderr, "tickwire run: %v\n", err)
-		return 1
-	}
-	sf := cfg.Feed.SoupBinTCP
-	p, err := pipeline.New(pipeline.Config{Session: cfg.Feed.Session, Orders: cfg.Book.Orders, Instruments: cfg.Book.Instruments})
-	if err != nil {
-		return fail(err)
-	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	start := uint64(1)
-	if cfg.Feed.Snapshot.ServerAddr.IsValid() {
-		snap, next, err := fetchSnapshot(cfg.Feed.Snapshot, ctx.Done())
-		if errors.Is(err, errFetchCancelled) {
-			fmt.Fprintf(stderr, "tickwire run: shut down while the snapshot was being fetched\n")
-			return 0
-		}
-		if err != nil {
-			return fail(err)
-		}
-		for _, m := range snap {
-			p.Snapshot(m)
-		}
-		start = next
-		fmt.Fprintf(stderr, "tickwire run: status: books built from a snapshot of %d messages; the feed goes on from sequence %d\n", len(snap), next)
-	}
-	f := &soupFeed{p: p, ended: make(chan struct{}), stderr: stderr}
-	began := time.Now()
-	sess, err := soup.Dial(soup.Config{Addr: sf.ServerAddr.String(), Username: sf.Username, Password: sf.Password,
-		Session: sf.Session, Seq: start}, f)
-	if err != nil {
-		return fail(err)
-	}
-	ended := f.ended
-	if !exitOnEnd {
-		ended = nil
-	}
-	select {
-	case <-ctx.Done():
-	case <-ended:
-		fmt.Fprintln(stderr, "tickwire run: SoupBinTCP: end of session")
-	case <-sess.Done():
-	}
-	sess.Close() // waits for the event loop: the pipeline is ours again
-	elapsed := time.Since(began)
-	g := &pipeline.Group{P: []*pipeline.Pipeline{p}}
-	g.WriteSummary(stdout, pipeline.Summary{Inputs: []string{sf.Server}, Format: "SoupBinTCP", Elapsed: elapsed, Top: top})
-	st := sess.Stats()
-	fmt.Fprintf(stdout, "soupbintcp  %d messages, %d heartbeats, %d reconnects, %d timeouts, %d garbage packets\n",
-		st.Messages, st.Heartbeats, st.Reconnects, st.Timeouts, st.Garbage)
-	if f.rejected != nil {
-		return fail(f.rejected)
-	}
-	if err := sess.Err(); err != nil {
-		return fail(err)
-	}
-	if cfg.BooksOnExit != "" {
-		if err := writeBooks(cfg.BooksOnExit, g, stdout); err != nil {
-			return fail(err)
-		}
-	}
-	return 0
 }
