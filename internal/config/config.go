@@ -188,7 +188,7 @@ func Default() *Config {
 			Poll:         "epoll",
 			MaxJump:      1 << 24,
 			CPU:          -1,
-			RecvBuffer:   4 << 20,
+			RecvBuffer:   16 << 20,
 			DatagramSize: DefaultDatagramSize,
 			EndQuiet:     3 * time.Second,
 			Hold:         Hold{Packets: 4096, Bytes: 8 << 20},

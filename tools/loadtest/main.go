@@ -36,7 +36,7 @@ func main() {
 		payloads = flag.String("payloads", "1400,300", "MoldUDP64 packet sizes, bytes")
 		polls    = flag.String("poll", "busy,epoll", "handler poll modes")
 		dir      = flag.String("dir", filepath.Join(os.TempDir(), "tickwire-load"), "work directory")
-		recvBufs = flag.String("recv-buffers", "4194304", "feed.recv_buffer values to try, bytes")
+		recvBufs = flag.String("recv-buffers", "16777216", "feed.recv_buffer values to try, bytes")
 		flood    = flag.Bool("flood", false, "flood mode: -packets at -pps per line, -runs times (-payloads' first size)")
 		packets  = flag.Int("packets", 1_000_000, "flood: datagrams per line per run")
 		pps      = flag.Float64("pps", 80_000, "flood: datagrams per second per line")

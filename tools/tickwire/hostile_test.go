@@ -3,8 +3,8 @@ package main
 import (
 	"bufio"
 	"bytes"
-	"errors"
 	be "encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 	"math"
