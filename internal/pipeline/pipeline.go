@@ -140,8 +140,7 @@ type Pipeline struct {
 	book *book.Book
 	arb  *feed.Arbiter
 
-	session    [10]byte
-	sessionSet bool
+	sessions *feed.SessionChooser[Line]
 
 	lines []Line
 
@@ -153,25 +152,8 @@ type Pipeline struct {
 
 	cross crossCheck // invariants build only
 
-	// cand is the session a first ITCH-carrying packet showed, waiting
-	// for a second one (another line, or the same line continuing it) to
-	// confirm it; candPkt is that packet, fed to the arbiter on
-	// confirmation.
-	cand    candidate
-	candPkt []byte
-
 	snapshots uint64 // snapshot messages applied (Snapshot)
 	restarts  uint64
-}
-
-// candidate is a session seen in one packet and not yet confirmed.
-type candidate struct {
-	set     bool
-	session [10]byte
-	line    Line   // where it came from
-	live    int    // Packet's line, -1 for captures
-	at      int64  // its time
-	end     uint64 // sequence after its last message
 }
 
 // New returns a pipeline for cfg.
@@ -194,10 +176,9 @@ func New(cfg Config) (*Pipeline, error) {
 		if len(cfg.Session) > 10 {
 			return nil, fmt.Errorf("session %q: longer than 10 characters", cfg.Session)
 		}
-		p.session = alpha10(cfg.Session)
-		p.sessionSet = true
-		fopts = append(fopts, feed.WithSession(p.session))
+		fopts = append(fopts, feed.WithSession(feed.Alpha10(cfg.Session)))
 	}
+	p.sessions = feed.NewSessionChooser[Line](cfg.Session)
 	if cfg.Shards < 1 {
 		p.cfg.Shards = 1
 	}
@@ -233,15 +214,6 @@ func New(cfg Config) (*Pipeline, error) {
 	return p, nil
 }
 
-func alpha10(s string) [10]byte {
-	var a [10]byte
-	for i := range a {
-		a[i] = ' '
-	}
-	copy(a[:], s)
-	return a
-}
-
 // Book returns the pipeline's book.
 func (p *Pipeline) Book() *book.Book { return p.book }
 
@@ -253,7 +225,8 @@ func (p *Pipeline) FeedStats() feed.Stats { return p.arb.Stats() }
 
 // Session returns the MoldUDP64 session replayed, if one was identified.
 func (p *Pipeline) Session() (string, bool) {
-	return string(itch.TrimAlpha(p.session[:])), p.sessionSet
+	name, ok := p.sessions.Session()
+	return string(itch.TrimAlpha(name[:])), ok
 }
 
 // Message implements feed.Handler: it validates one ITCH message and applies
@@ -336,7 +309,7 @@ func (p *Pipeline) Datagram(input int, d *replay.Datagram) {
 		p.st.Filtered++
 		return
 	}
-	pkt, v := p.accept(Line{input, d.Dst}, -1, d.Time, d.Payload)
+	pkt, v := p.accept(Line{input, d.Dst}, false, d.Time, d.Payload)
 	if v != feed.Accepted {
 		return
 	}
@@ -357,7 +330,7 @@ func (p *Pipeline) Datagram(input int, d *replay.Datagram) {
 // session is not chosen yet, or the arbiter's verdict. payload is not
 // retained.
 func (p *Pipeline) Packet(line int, now int64, payload []byte) feed.Verdict {
-	pkt, v := p.accept(Line{Input: line}, line, now, payload)
+	pkt, v := p.accept(Line{Input: line}, true, now, payload)
 	if v != feed.Accepted {
 		return v
 	}
@@ -365,50 +338,37 @@ func (p *Pipeline) Packet(line int, now int64, payload []byte) feed.Verdict {
 }
 
 // accept parses a MoldUDP64 packet and keeps it (feed.Accepted) if it
-// belongs to the session, choosing the session when none was configured:
-// the first that two packets carrying ITCH confirm, from two lines or one
-// line continuing itself, so that one stray packet cannot choose it. The
-// first of the two is held meanwhile and fed to the arbiter when the
-// second confirms it (live is Packet's line, -1 for captures).
-func (p *Pipeline) accept(from Line, live int, now int64, payload []byte) (moldudp64.Packet, feed.Verdict) {
-	pkt, err := moldudp64.Parse(payload)
-	if err != nil {
+// belongs to the session, choosing the session when none was configured
+// (feed.SessionChooser). The packet held while the session was chosen is
+// fed to the arbiter first, on its own line (live: from Packet, whose Line
+// is the socket's line; else a capture's).
+func (p *Pipeline) accept(from Line, live bool, now int64, payload []byte) (moldudp64.Packet, feed.Verdict) {
+	pkt, v, held := p.sessions.Accept(from, now, payload)
+	switch v {
+	case feed.Accepted:
+	case feed.Malformed:
 		p.st.NotMoldUDP++
-		return nil, feed.Malformed
+		return nil, v
+	default:
+		p.st.BeforeSession, p.st.OtherSession = p.sessions.BeforeSession, p.sessions.OtherSession
+		return nil, v
 	}
-	if p.sessionSet {
-		if string(pkt.Session()) != string(p.session[:]) {
-			p.st.OtherSession++
-			return nil, feed.OtherSession
-		}
-		return pkt, feed.Accepted
+	if held.Payload != nil {
+		p.feedHeld(held, live)
 	}
-	if !carriesITCH(pkt) {
-		p.st.BeforeSession++
-		return nil, feed.Duplicate
-	}
-	c := &p.cand
-	end := pkt.Seq() + uint64(pkt.Count())
-	if !c.set || string(c.session[:]) != string(pkt.Session()) || (c.line == from && pkt.Seq() != c.end) {
-		if c.set {
-			p.st.BeforeSession++
-		}
-		*c = candidate{set: true, line: from, live: live, at: now, end: end}
-		copy(c.session[:], pkt.Session())
-		p.candPkt = append(p.candPkt[:0], payload...)
-		return nil, feed.Duplicate
-	}
-	p.session, p.sessionSet = c.session, true
-	c.set = false
-	// The confirmed first packet goes in first, on its own line.
-	if live >= 0 {
-		p.arb.Packet(c.live, c.at, p.candPkt)
-	} else if l := p.line(c.line.Input, c.line.Dst); l >= 0 {
-		p.arb.Packet(l, c.at, p.candPkt)
+	return pkt, v
+}
+
+// feedHeld gives the arbiter the packet that was held while the session
+// was chosen.
+func (p *Pipeline) feedHeld(h feed.Held[Line], live bool) {
+	if live {
+		p.arb.Packet(h.Src.Input, h.At, h.Payload)
+	} else if l := p.line(h.Src.Input, h.Src.Dst); l >= 0 {
+		p.arb.Packet(l, h.At, h.Payload)
 	} else {
 		p.st.ForeignLines++
 	}
-	return pkt, feed.Accepted
 }
 
 // Snapshot applies one message of a snapshot (GLIMPSE: the directory,
@@ -475,28 +435,6 @@ func (p *Pipeline) selected(dst netip.AddrPort) bool {
 		return false
 	}
 	return true
-}
-
-// carriesITCH reports whether a data packet's blocks are all well-formed and
-// its first block is a known ITCH message: the test used to pick the feed's
-// session out of the other UDP traffic of a capture.
-func carriesITCH(pkt moldudp64.Packet) bool {
-	if pkt.Count() == 0 || pkt.IsEndOfSession() {
-		return false
-	}
-	it := pkt.Blocks()
-	first := true
-	for {
-		b, ok := it.Next()
-		if !ok {
-			break
-		}
-		if first && itch.Check(b) != nil {
-			return false
-		}
-		first = false
-	}
-	return it.Err() == nil && !first
 }
 
 func (p *Pipeline) line(input int, dst netip.AddrPort) int {
@@ -610,14 +548,10 @@ func (p *Pipeline) ReplayPackets(m *replay.Merger, progress func(records uint64)
 // confirmLast takes, at the end of a capture, the session of a packet no
 // second one came to confirm: a record has nothing else to go on.
 func (p *Pipeline) confirmLast() {
-	c := &p.cand
-	if p.sessionSet || !c.set {
-		return
-	}
-	p.session, p.sessionSet = c.session, true
-	c.set = false
-	if l := p.line(c.line.Input, c.line.Dst); l >= 0 {
-		p.arb.Packet(l, c.at, p.candPkt)
+	if h := p.sessions.Close(); h.Payload != nil {
+		if l := p.line(h.Src.Input, h.Src.Dst); l >= 0 {
+			p.arb.Packet(l, h.At, h.Payload)
+		}
 	}
 }
 
