@@ -13,79 +13,26 @@ import (
 	"github.com/tickwire/tickwire/codec/itch"
 )
 
-// WriteBooks writes the final books as JSON Lines, one line per instrument
-// of the Stock Directory (and any instrument with orders), in locate order:
-//
-//	{"locate":13,"symbol":"AAPL","bids":[[1874500,300,2]],"asks":[[1874600,100,1]]}
-//
-// Each level is [price, shares, orders] with the integer Price(4) value,
-// bids best (highest) first, asks best (lowest) first, every level listed.
-// An instrument whose messages could not all be applied (an unknown order
-// reference, a duplicate add, an execution beyond an order's shares:
-// typically after a gap) also carries "suspect":true; a gap-free feed never
-// produces one.
-// Lines are built with strconv appends: encoding/json would cost more than
-// the replay itself on a full day.
+// WriteBooks writes the final books as JSON Lines (book.AppendBooksLine),
+// one line per instrument of the Stock Directory (and any instrument with
+// orders), in locate order. An instrument whose messages could not all be
+// applied (an unknown order reference, a duplicate add, an execution beyond
+// an order's shares: typically after a gap) is marked suspect; a gap-free
+// feed never produces one.
 func WriteBooks(w io.Writer, g *Group) error {
 	bw := bufio.NewWriterSize(w, 1<<16)
 	var line []byte
-	var levels []book.Level
+	var bids, asks []book.Level
 	for _, l := range g.Locates() {
 		b := g.Book(l)
-		line = append(line[:0], `{"locate":`...)
-		line = strconv.AppendUint(line, uint64(l), 10)
-		line = append(line, `,"symbol":`...)
-		line = appendJSONString(line, b.Symbol(l))
-		line = append(line, `,"bids":`...)
-		levels = b.AppendLevels(levels[:0], l, itch.Buy)
-		line = appendLevels(line, levels)
-		line = append(line, `,"asks":`...)
-		levels = b.AppendLevels(levels[:0], l, itch.Sell)
-		line = appendLevels(line, levels)
-		if b.Faults(l) > 0 {
-			line = append(line, `,"suspect":true`...)
-		}
-		line = append(line, "}\n"...)
+		bids = b.AppendLevels(bids[:0], l, itch.Buy)
+		asks = b.AppendLevels(asks[:0], l, itch.Sell)
+		line = book.AppendBooksLine(line[:0], l, b.Symbol(l), bids, asks, b.Faults(l) > 0)
 		if _, err := bw.Write(line); err != nil {
 			return err
 		}
 	}
 	return bw.Flush()
-}
-
-func appendLevels(dst []byte, levels []book.Level) []byte {
-	dst = append(dst, '[')
-	for i, lv := range levels {
-		if i > 0 {
-			dst = append(dst, ',')
-		}
-		dst = append(dst, '[')
-		dst = strconv.AppendUint(dst, uint64(lv.Price), 10)
-		dst = append(dst, ',')
-		dst = strconv.AppendUint(dst, lv.Shares, 10)
-		dst = append(dst, ',')
-		dst = strconv.AppendUint(dst, uint64(lv.Orders), 10)
-		dst = append(dst, ']')
-	}
-	return append(dst, ']')
-}
-
-// appendJSONString quotes an ITCH Alpha field. Symbols are printable ASCII
-// by specification; anything else is escaped rather than trusted.
-func appendJSONString(dst, s []byte) []byte {
-	const hex = "0123456789abcdef"
-	dst = append(dst, '"')
-	for _, c := range s {
-		switch {
-		case c == '"' || c == '\\':
-			dst = append(dst, '\\', c)
-		case c < 0x20 || c >= 0x7f:
-			dst = append(dst, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
-		default:
-			dst = append(dst, c)
-		}
-	}
-	return append(dst, '"')
 }
 
 // FormatPrice renders a Price(4) value with its four implied decimals.
