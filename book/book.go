@@ -65,6 +65,9 @@ type Book struct {
 	anomalies anomalyLog
 	bugs      uint64 // internal inconsistencies met outside the invariants build
 	bugMsg    string // the first one
+
+	lis Listener // nil: Apply reports nothing (change.go)
+	chg Change   // the Change passed to lis, reused
 }
 
 // New returns an empty Book sized by the options.
@@ -90,6 +93,7 @@ func New(opts ...Option) *Book {
 		orders: make([]order, 1, o.Orders+1),
 		levels: make([]level, 1, 64),
 		inst:   make([]instrument, o.Instruments),
+		lis:    o.Listener,
 	}
 	b.limit = len(b.slots) / slotsPerOrder
 	return b
@@ -97,7 +101,7 @@ func New(opts ...Option) *Book {
 
 // Reset empties the book for a new trading day: orders, levels, symbols,
 // faults and anomalies are cleared; the allocated capacity is kept, so Reset
-// does not allocate.
+// does not allocate. The listener is kept.
 func (b *Book) Reset() {
 	clear(b.slots)
 	b.live = 0
@@ -120,7 +124,20 @@ func (b *Book) Reset() {
 // the symbol of its locate; every other type (P, Q, B, status messages) is
 // ignored. Faults of the feed are counted as anomalies (see Anomalies) and
 // never disturb any other order. m is not retained.
+//
+// With a listener (SetListener, WithListener), Apply reports each change it
+// made to it before returning (see Listener); without one, the only cost is
+// the nil check.
 func (b *Book) Apply(seq uint64, m itch.Message) {
+	if b.lis != nil {
+		b.applyNotify(seq, m)
+		return
+	}
+	b.apply(seq, m)
+}
+
+// apply is Apply without the listener.
+func (b *Book) apply(seq uint64, m itch.Message) {
 	if len(m) == 0 {
 		b.anomaly(seq, AnomalyMalformed, 0, 0)
 		return

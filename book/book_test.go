@@ -345,6 +345,8 @@ func FuzzApply(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		b := New(WithOrders(2), WithInstruments(1))
 		m := newModel()
+		mr := newMirror(t)
+		b.SetListener(mr)
 		var buf []byte
 		for i := 0; i+4 <= len(data) && i < 4*200; i += 4 {
 			op, x, y, z := data[i]%8, data[i+1], data[i+2], data[i+3]
@@ -387,8 +389,10 @@ func FuzzApply(f *testing.F) {
 				buf = msg.Append(buf)
 				m.listed[loc] = string(rune('A' + z%26))
 			}
+			mr.seq = seq
 			b.Apply(seq, buf)
 			m.compare(t, b, "fuzz")
+			mr.compare(t, b, "fuzz: mirror")
 		}
 	})
 }
