@@ -198,12 +198,6 @@ func (b *Book) orderBefore(ref uint64) before {
 		top: b.topOf(lv.locate, lv.side)}
 }
 
-// remaining returns the remaining shares of order ref, 0 if it is not live.
-func (b *Book) remaining(ref uint64) uint32 {
-	_, oi := b.lookup(ref)
-	return b.orders[oi].shares // the sentinel has 0
-}
-
 // applyNotify is Apply with a listener: it records what the message is
 // about, applies it through the same code as Apply, and reports the
 // difference. It costs a few lookups more than Apply; Apply without a
@@ -225,14 +219,15 @@ func (b *Book) applyNotify(seq uint64, m itch.Message) {
 		ref = v.Ref()
 		c.Kind, c.Ref, c.Price, c.Shares = ChangeAdd, ref, v.Price(), v.Shares()
 		sd, ok := sideIndex(v.Side())
-		if b.remaining(ref) != 0 || !ok {
-			b.apply(seq, m) // a duplicate or a bad side: an anomaly, no change
+		if !ok {
+			b.apply(seq, m) // a bad side: an anomaly, no change
 			return
 		}
 		t0 := b.topOf(c.Locate, sd)
+		live := b.live
 		b.apply(seq, m)
-		if b.remaining(ref) == 0 {
-			return // zero shares
+		if b.live == live {
+			return // a duplicate, zero shares: an anomaly, no change
 		}
 		c.Side, c.Remaining = sideByte[sd], c.Shares
 		locate, price := c.Locate, c.Price
@@ -297,9 +292,10 @@ func (b *Book) applyNotify(seq uint64, m itch.Message) {
 		return // unknown reference: an anomaly, no change
 	}
 	c.Ref, c.Locate, c.Side, c.Price = ref, o.locate, sideByte[o.side], o.price
-	c.Remaining = b.remaining(ref)
 	if c.Kind == ChangeDelete {
 		c.Shares = o.shares
+	} else {
+		c.Remaining = o.shares - min(o.shares, c.Shares) // an over-execution removes the order
 	}
 	b.emit(c)
 	b.emitLevel(o.locate, o.side, o.price, o.top)
@@ -315,13 +311,13 @@ func (b *Book) replaceNotify(seq uint64, m itch.Message) {
 	v := itch.OrderReplace(m)
 	ref, newRef := v.OrigRef(), v.NewRef()
 	o := b.orderBefore(ref)
-	dup := newRef != ref && b.remaining(newRef) != 0
+	live := b.live
 	b.apply(seq, m)
 	if !o.live {
 		return
 	}
 	c.Ref, c.Locate, c.Side = ref, o.locate, sideByte[o.side]
-	added := !dup && v.Shares() != 0
+	added := b.live == live // else the original only was removed
 	if added {
 		c.Kind, c.NewRef, c.Price, c.Shares, c.Remaining = ChangeReplace, newRef, v.Price(), v.Shares(), v.Shares()
 		c.OldPrice, c.OldShares = o.price, o.shares
