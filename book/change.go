@@ -205,11 +205,6 @@ func (b *Book) orderBefore(ref uint64) before {
 func (b *Book) applyNotify(seq uint64, m itch.Message) {
 	c := &b.chg
 	*c = Change{Seq: seq, Msg: m}
-	if len(m) == 0 || len(m) != itch.Len(m.Type()) {
-		// Not a checked message: no view may read it.
-		b.apply(seq, m)
-		return
-	}
 	c.Locate, c.Timestamp = m.Locate(), m.Timestamp()
 	var ref uint64
 	switch m.Type() {
