@@ -68,6 +68,16 @@ var changeNames = [...]string{
 	ChangeDirectory:        "directory",
 }
 
+// messageKinds is the kind of each message type that changes no order.
+var messageKinds = [256]ChangeKind{
+	itch.TypeTrade:              ChangeTrade,
+	itch.TypeCrossTrade:         ChangeCrossTrade,
+	itch.TypeStockTradingAction: ChangeTradingAction,
+	itch.TypeRegSHORestriction:  ChangeRegSHO,
+	itch.TypeLULDAuctionCollar:  ChangeLULDCollar,
+	itch.TypeStockDirectory:     ChangeDirectory,
+}
+
 // String returns the kind's name, e.g. "level".
 func (k ChangeKind) String() string {
 	if int(k) < len(changeNames) && changeNames[k] != "" {
@@ -251,33 +261,22 @@ func (b *Book) applyNotify(seq uint64, m itch.Message) {
 		return
 	case itch.TypeTrade:
 		v := itch.Trade(m)
-		c.Kind, c.Ref, c.Side, c.Shares, c.Price, c.Match = ChangeTrade, v.Ref(), v.Side(), v.Shares(), v.Price(), v.Match()
-		b.emit(c)
-		return
+		c.Ref, c.Side, c.Shares, c.Price, c.Match = v.Ref(), v.Side(), v.Shares(), v.Price(), v.Match()
 	case itch.TypeCrossTrade:
 		v := itch.CrossTrade(m)
-		c.Kind, c.CrossShares, c.Price, c.Match = ChangeCrossTrade, v.Shares(), v.CrossPrice(), v.Match()
-		b.emit(c)
-		return
-	case itch.TypeStockTradingAction:
-		c.Kind = ChangeTradingAction
-		b.emit(c)
-		return
-	case itch.TypeRegSHORestriction:
-		c.Kind = ChangeRegSHO
-		b.emit(c)
-		return
-	case itch.TypeLULDAuctionCollar:
-		c.Kind = ChangeLULDCollar
-		b.emit(c)
-		return
+		c.CrossShares, c.Price, c.Match = v.Shares(), v.CrossPrice(), v.Match()
+	case itch.TypeStockTradingAction, itch.TypeRegSHORestriction, itch.TypeLULDAuctionCollar:
+		// The book ignores them; Msg carries their fields.
 	case itch.TypeStockDirectory:
 		b.apply(seq, m)
-		c.Kind = ChangeDirectory
-		b.emit(c)
-		return
 	default:
 		b.apply(seq, m)
+		return
+	}
+	if c.Kind == 0 {
+		// A message that changes no order: reported as it is.
+		c.Kind = messageKinds[m.Type()]
+		b.emit(c)
 		return
 	}
 	// E, C, X, D: a reduction of a live order.
