@@ -135,6 +135,13 @@
 // mix (~15-20 cycles each). Queue links and the near-touch search are branch
 // free for that reason.
 //
+// The listener costs nothing when none is set: BenchmarkApply measured the
+// same before and after it was added (~53-64 ns/msg either way, runs
+// interleaved on a loaded 2-vCPU VM). With one, BenchmarkApplyListener runs
+// at about 2.2 times BenchmarkApply (~112-150 ns/msg, a no-op listener and
+// one reading every change alike): the second lookup of the order, the
+// tops read before and after, and the level searched again, not the calls.
+//
 // # Invariants
 //
 // In builds with the invariants tag (internal/invariants), every operation
