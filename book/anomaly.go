@@ -27,9 +27,6 @@ const (
 	// AnomalyBadSide: A or F whose Buy/Sell Indicator is neither 'B' nor 'S'.
 	// The add is dropped.
 	AnomalyBadSide
-	// AnomalyMalformed: a book message (A F E C X D U R) of the wrong length,
-	// or an empty message, passed to Apply without itch.Check. Ignored.
-	AnomalyMalformed
 	// AnomalyCapacity: an add when the slab already holds 2^31-1 orders.
 	// The add is dropped.
 	AnomalyCapacity
@@ -45,7 +42,6 @@ var anomalyNames = [NumAnomalyKinds]string{
 	AnomalyOverCancel:    "over-cancel",
 	AnomalyZeroShares:    "zero-shares",
 	AnomalyBadSide:       "bad-side",
-	AnomalyMalformed:     "malformed",
 	AnomalyCapacity:      "capacity",
 }
 
@@ -65,7 +61,7 @@ const MaxAnomalyRecords = 64
 type Anomaly struct {
 	Seq    uint64      // transport sequence number of the message
 	Kind   AnomalyKind //
-	Ref    uint64      // order reference concerned (the new reference of a U for duplicate-ref and zero-shares); 0 for malformed
+	Ref    uint64      // order reference concerned (the new reference of a U for duplicate-ref and zero-shares)
 	Locate uint16      // stock locate: the order's when it is known, else the message's
 }
 

@@ -63,8 +63,23 @@ func BenchmarkApplyLive(b *testing.B) {
 	}
 }
 
-func benchApply(b *testing.B, s *stream, instruments int) {
-	bk := New(WithOrders(s.peak), WithInstruments(instruments+1))
+// BenchmarkApplyListener repeats BenchmarkApply with a listener: one that
+// does nothing (the cost of finding out what changed) and one that reads
+// every change into a checksum, as an encoder would.
+func BenchmarkApplyListener(b *testing.B) {
+	s := benchStream()
+	b.Run("noop", func(b *testing.B) {
+		benchApply(b, s, benchInstruments, WithListener(ListenerFunc(func(*Change) {})))
+	})
+	b.Run("accumulate", func(b *testing.B) {
+		l := &countListener{}
+		benchApply(b, s, benchInstruments, WithListener(l))
+		decodeSink = l.sum
+	})
+}
+
+func benchApply(b *testing.B, s *stream, instruments int, opts ...Option) {
+	bk := New(append([]Option{WithOrders(s.peak), WithInstruments(instruments + 1)}, opts...)...)
 	seq := applyAll(bk, s.prefix, 0)
 	b.SetBytes(int64(len(s.body) / s.nBody))
 	b.ReportAllocs()

@@ -65,6 +65,9 @@ type Book struct {
 	anomalies anomalyLog
 	bugs      uint64 // internal inconsistencies met outside the invariants build
 	bugMsg    string // the first one
+
+	lis Listener // nil: Apply reports nothing (change.go)
+	chg Change   // the Change passed to lis, reused
 }
 
 // New returns an empty Book sized by the options.
@@ -90,6 +93,7 @@ func New(opts ...Option) *Book {
 		orders: make([]order, 1, o.Orders+1),
 		levels: make([]level, 1, 64),
 		inst:   make([]instrument, o.Instruments),
+		lis:    o.Listener,
 	}
 	b.limit = len(b.slots) / slotsPerOrder
 	return b
@@ -97,7 +101,7 @@ func New(opts ...Option) *Book {
 
 // Reset empties the book for a new trading day: orders, levels, symbols,
 // faults and anomalies are cleared; the allocated capacity is kept, so Reset
-// does not allocate.
+// does not allocate. The listener is kept.
 func (b *Book) Reset() {
 	clear(b.slots)
 	b.live = 0
@@ -114,89 +118,60 @@ func (b *Book) Reset() {
 }
 
 // Apply applies one ITCH message with transport sequence number seq to the
-// book. m must have passed itch.Check; a message of a book type whose length
-// is wrong anyway is counted as AnomalyMalformed and ignored. A, F, E, C, X, D
-// and U change the book as described in the package documentation; R records
-// the symbol of its locate; every other type (P, Q, B, status messages) is
-// ignored. Faults of the feed are counted as anomalies (see Anomalies) and
-// never disturb any other order. m is not retained.
+// book. A, F, E, C, X, D and U change the book as described in the package
+// documentation; R records the symbol of its locate; every other type (P, Q,
+// B, status messages) is ignored. Faults of the feed are counted as
+// anomalies (see Anomalies) and never disturb any other order. m is not
+// retained.
+//
+// m must have passed itch.Check: Apply does not check lengths again (the
+// callers in this module, internal/pipeline and feed.SnapshotLoader, check
+// every message once). An empty message, or a book message shorter than
+// its type's length, panics (index out of range); a longer one is read as
+// its type's fields.
+//
+// With a listener (SetListener, WithListener), Apply reports each change it
+// made to it before returning (see Listener); without one, the only cost is
+// the nil check.
 func (b *Book) Apply(seq uint64, m itch.Message) {
-	if len(m) == 0 {
-		b.anomaly(seq, AnomalyMalformed, 0, 0)
+	if b.lis != nil {
+		b.applyNotify(seq, m)
 		return
 	}
-	// Each case checks the exact length before converting to the view: a
-	// short message cannot make an accessor panic, and the check lets the
-	// compiler drop the accessors' bounds checks.
-	switch m.Type() {
-	case itch.TypeAddOrder:
-		if len(m) != itch.LenAddOrder {
-			b.malformed(seq, m)
-			return
-		}
-		v := itch.AddOrder(m)
-		b.add(seq, v.Locate(), v.Ref(), v.Side(), v.Shares(), v.Price())
-	case itch.TypeOrderDelete:
-		if len(m) != itch.LenOrderDelete {
-			b.malformed(seq, m)
-			return
-		}
-		v := itch.OrderDelete(m)
-		b.del(seq, v.Locate(), v.Ref())
-	case itch.TypeOrderReplace:
-		if len(m) != itch.LenOrderReplace {
-			b.malformed(seq, m)
-			return
-		}
-		v := itch.OrderReplace(m)
-		b.replace(seq, v.Locate(), v.OrigRef(), v.NewRef(), v.Shares(), v.Price())
-	case itch.TypeOrderExecuted:
-		if len(m) != itch.LenOrderExecuted {
-			b.malformed(seq, m)
-			return
-		}
-		v := itch.OrderExecuted(m)
-		b.reduce(seq, v.Locate(), v.Ref(), v.Shares(), AnomalyOverExecution)
-	case itch.TypeOrderCancel:
-		if len(m) != itch.LenOrderCancel {
-			b.malformed(seq, m)
-			return
-		}
-		v := itch.OrderCancel(m)
-		b.reduce(seq, v.Locate(), v.Ref(), v.Shares(), AnomalyOverCancel)
-	case itch.TypeOrderExecutedWithPrice:
-		if len(m) != itch.LenOrderExecutedWithPrice {
-			b.malformed(seq, m)
-			return
-		}
-		// The execution price is for trade output only: the order is
-		// reduced at its own price (PROTOCOLS.md §2.7, §9 pitfall 4).
-		v := itch.OrderExecutedWithPrice(m)
-		b.reduce(seq, v.Locate(), v.Ref(), v.Shares(), AnomalyOverExecution)
-	case itch.TypeAddOrderMPID:
-		if len(m) != itch.LenAddOrderMPID {
-			b.malformed(seq, m)
-			return
-		}
-		v := itch.AddOrderMPID(m)
-		b.add(seq, v.Locate(), v.Ref(), v.Side(), v.Shares(), v.Price())
-	case itch.TypeStockDirectory:
-		if len(m) != itch.LenStockDirectory {
-			b.malformed(seq, m)
-			return
-		}
-		v := itch.StockDirectory(m)
-		b.directory(v.Locate(), v.Stock())
-	}
+	b.apply(seq, m)
 }
 
-// malformed counts a book message of the wrong length.
-func (b *Book) malformed(seq uint64, m itch.Message) {
-	var locate uint16
-	if len(m) >= 3 {
-		locate = m.Locate()
+// apply is Apply without the listener. Each case reslices m to its type's
+// length: one bounds check, which lets the compiler drop the accessors'.
+func (b *Book) apply(seq uint64, m itch.Message) {
+	switch m.Type() {
+	case itch.TypeAddOrder:
+		v := itch.AddOrder(m[:itch.LenAddOrder])
+		b.add(seq, v.Locate(), v.Ref(), v.Side(), v.Shares(), v.Price())
+	case itch.TypeOrderDelete:
+		v := itch.OrderDelete(m[:itch.LenOrderDelete])
+		b.del(seq, v.Locate(), v.Ref())
+	case itch.TypeOrderReplace:
+		v := itch.OrderReplace(m[:itch.LenOrderReplace])
+		b.replace(seq, v.Locate(), v.OrigRef(), v.NewRef(), v.Shares(), v.Price())
+	case itch.TypeOrderExecuted:
+		v := itch.OrderExecuted(m[:itch.LenOrderExecuted])
+		b.reduce(seq, v.Locate(), v.Ref(), v.Shares(), AnomalyOverExecution)
+	case itch.TypeOrderCancel:
+		v := itch.OrderCancel(m[:itch.LenOrderCancel])
+		b.reduce(seq, v.Locate(), v.Ref(), v.Shares(), AnomalyOverCancel)
+	case itch.TypeOrderExecutedWithPrice:
+		// The execution price is for trade output only: the order is
+		// reduced at its own price (PROTOCOLS.md §2.7, §9 pitfall 4).
+		v := itch.OrderExecutedWithPrice(m[:itch.LenOrderExecutedWithPrice])
+		b.reduce(seq, v.Locate(), v.Ref(), v.Shares(), AnomalyOverExecution)
+	case itch.TypeAddOrderMPID:
+		v := itch.AddOrderMPID(m[:itch.LenAddOrderMPID])
+		b.add(seq, v.Locate(), v.Ref(), v.Side(), v.Shares(), v.Price())
+	case itch.TypeStockDirectory:
+		v := itch.StockDirectory(m[:itch.LenStockDirectory])
+		b.directory(v.Locate(), v.Stock())
 	}
-	b.anomaly(seq, AnomalyMalformed, 0, locate)
 }
 
 // add inserts order ref at the back of its level (A, F).

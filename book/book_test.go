@@ -235,39 +235,31 @@ func TestOptions(t *testing.T) {
 	}
 }
 
-// TestMalformedNeverPanics applies every book message type at every wrong
-// length, and every other type at any length: no panic, book messages are
-// counted as malformed, the rest ignored.
-func TestMalformedNeverPanics(t *testing.T) {
+// TestCheckGuardsApply pins the contract of Apply, which does not check
+// lengths: itch.Check rejects the empty message and every book message of a
+// wrong length, and Apply takes any message of the right length whatever
+// its bytes, leaving the book consistent.
+func TestCheckGuardsApply(t *testing.T) {
+	if itch.Check(nil) == nil {
+		t.Error("Check accepts the empty message")
+	}
 	b := New()
 	b.add(1, 1, 77, 'B', 10, 100)
-	book := []byte("AFECXDUR")
-	var want uint64
-	for typ := range 256 {
-		n := itch.Len(byte(typ))
-		for l := 1; l <= max(n, 12)+2; l++ {
-			if l == n {
-				continue
-			}
+	for _, typ := range []byte("AFECXDUR") {
+		n := itch.Len(typ)
+		for l := 1; l <= n+2; l++ {
 			m := make([]byte, l)
-			m[0] = byte(typ)
+			m[0] = typ
 			for i := 1; i < l; i++ {
 				m[i] = byte(i * 37)
 			}
-			b.Apply(1, m)
-			if slices.Contains(book, byte(typ)) {
-				want++
+			if err := itch.Check(m); (err == nil) != (l == n) {
+				t.Fatalf("%c of %d bytes (length %d): Check says %v", typ, l, n, err)
+			}
+			if l == n {
+				b.Apply(1, m)
 			}
 		}
-	}
-	b.Apply(1, nil)
-	b.Apply(1, itch.Message{})
-	want += 2
-	if a := b.Anomalies(); a.Counts[AnomalyMalformed] != want || a.Total() != want {
-		t.Fatalf("malformed %d of %d, counts %v", a.Counts[AnomalyMalformed], want, a.Counts)
-	}
-	if b.LiveOrders() != 1 {
-		t.Fatal("a malformed message changed the book")
 	}
 	if err := b.CheckInvariants(); err != nil {
 		t.Fatal(err)
@@ -345,6 +337,8 @@ func FuzzApply(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		b := New(WithOrders(2), WithInstruments(1))
 		m := newModel()
+		mr := newMirror(t)
+		b.SetListener(mr)
 		var buf []byte
 		for i := 0; i+4 <= len(data) && i < 4*200; i += 4 {
 			op, x, y, z := data[i]%8, data[i+1], data[i+2], data[i+3]
@@ -387,8 +381,10 @@ func FuzzApply(f *testing.F) {
 				buf = msg.Append(buf)
 				m.listed[loc] = string(rune('A' + z%26))
 			}
+			mr.seq = seq
 			b.Apply(seq, buf)
 			m.compare(t, b, "fuzz")
+			mr.compare(t, b, "fuzz: mirror")
 		}
 	})
 }

@@ -26,7 +26,6 @@ import (
 //	replace ref=R new=R2 shares=N price=P                         U
 //	directory locate=L symbol=SYM                                 R
 //	other types=PQB... [locate=L] [ref=R]   one message of each listed type
-//	malformed type=T len=N                  a truncated message of type T
 //	print [locate=L]                        the ladder of L, or of every locate
 //	anomalies                               counts and records
 //	reset
@@ -147,21 +146,6 @@ func (d *driver) run(t *testing.T, td *datadriven.TestData) string {
 			fmt.Fprintf(&out, "%c: %s\n", typ, d.apply(t, msg))
 		}
 		return out.String()
-	case "malformed":
-		var typ string
-		td.ScanArgs(t, "type", &typ)
-		n := int(u64("len"))
-		msg := make([]byte, n)
-		if n > 0 {
-			msg[0] = typ[0]
-		}
-		if n >= 3 {
-			msg[1], msg[2] = byte(locate>>8), byte(locate)
-		}
-		d.seq++
-		before := d.b.Anomalies()
-		d.b.Apply(d.seq, msg)
-		return d.newAnomalies(before)
 	case "print":
 		if td.HasArg("locate") {
 			return d.ladder(locate)

@@ -23,6 +23,35 @@
 //	R     record the symbol of the locate (trailing padding trimmed)
 //	other P, Q, B and every status message leave the book alone
 //
+// # Changes
+//
+// A Listener (SetListener, WithListener) learns what each message changed,
+// synchronously on the goroutine that calls Apply, through a Change the Book
+// reuses (nothing is allocated per change). Each message reports, in order:
+//
+//	A, F        add; the level; the top of the side if it changed
+//	E, C, X, D  execute / execute-with-price / cancel / delete, with the
+//	            order's remaining shares (0: gone); its level; the top
+//	U           replace (old and new reference, price, shares); the old
+//	            level; the new level if the price differs; the top
+//	P, Q        trade, cross-trade
+//	H, Y, J, R  trading-action, reg-sho, luld-collar, directory (the
+//	            message itself in Change.Msg)
+//
+// A level change carries the level's new total shares and order count (0
+// orders: the level is gone) and whether the best price of its side
+// changed; a top change the new best price, shares and orders of the side
+// (0 orders: the side is empty), and is reported only when the best level
+// differs in price or size from before the message. A message whose order
+// is not applied (an anomaly: unknown or duplicate reference, bad side,
+// zero shares) reports nothing, except a U that still removes its original:
+// that is reported as a delete. Every change of a message carries its seq
+// and Timestamp.
+//
+// The changes are found on a separate path: Apply without a listener pays
+// one nil check. With one, Apply looks the order and the tops up before
+// applying the message and the levels after.
+//
 // # Anomalies
 //
 // A gap-free feed never produces the faults below; after a gap, a late join
@@ -105,6 +134,13 @@
 // not, a reduction partial or total, each mispredicted often on a realistic
 // mix (~15-20 cycles each). Queue links and the near-touch search are branch
 // free for that reason.
+//
+// The listener costs nothing when none is set: BenchmarkApply measured the
+// same before and after it was added (~53-64 ns/msg either way, runs
+// interleaved on a loaded 2-vCPU VM). With one, BenchmarkApplyListener runs
+// at about 2.2 times BenchmarkApply (~112-150 ns/msg, a no-op listener and
+// one reading every change alike): the second lookup of the order, the
+// tops read before and after, and the level searched again, not the calls.
 //
 // # Invariants
 //

@@ -1,6 +1,6 @@
 package book
 
-// Options holds the sizing hints of a Book. Zero or negative fields select the
+// Options holds the sizing hints and the listener of a Book. Zero or negative fields select the
 // defaults.
 type Options struct {
 	// Orders is the number of live orders the book holds without growing: the
@@ -12,6 +12,9 @@ type Options struct {
 	// the per-instrument array is allocated for; it grows to cover any higher
 	// locate seen. Default 1024.
 	Instruments int
+	// Listener receives the changes Apply makes (see Listener); nil, the
+	// default, reports nothing.
+	Listener Listener
 }
 
 // Option configures a Book in New.

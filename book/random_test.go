@@ -245,6 +245,8 @@ func TestRandomAgainstModel(t *testing.T) {
 	rng := rand.New(rand.NewPCG(seed, seed^0x5eed))
 	b := New(WithOrders(16), WithInstruments(4))
 	m := newModel()
+	mr := newMirror(t) // the changes reported must rebuild the same book
+	b.SetListener(mr)
 
 	locates := []uint16{1, 2, 3, 7, 8, 300, 5000, 65535}
 	var (
@@ -387,14 +389,16 @@ func TestRandomAgainstModel(t *testing.T) {
 		if err := itch.Check(buf); err != nil {
 			t.Fatalf("op %d: generated message fails Check: %v", op, err)
 		}
+		mr.seq = seq
 		b.Apply(seq, buf)
 		if op%1000 == 0 || op == ops {
 			m.compare(t, b, fmt.Sprintf("seed %d op %d", seed, op))
+			mr.compare(t, b, fmt.Sprintf("seed %d op %d: mirror", seed, op))
 		}
 	}
 	a := b.Anomalies()
 	t.Logf("%d ops: %d live orders, %d slots, anomalies %v", ops, b.LiveOrders(), len(b.slots), a.Counts)
-	for k := range AnomalyMalformed {
+	for k := range AnomalyCapacity { // every kind but capacity
 		if a.Counts[k] == 0 {
 			t.Errorf("the random stream never produced anomaly %s", k)
 		}
