@@ -116,3 +116,40 @@ func BenchmarkSetLevel(b *testing.B) {
 		}
 	}
 }
+
+// TestMirrorFromTheBooksChanges replays the bundled capture with a listener
+// on the replay's book that feeds the mirror only what the book says
+// changed (directory entries and levels), as the server will: at the end
+// the mirror writes the very bytes the replay writes.
+func TestMirrorFromTheBooksChanges(t *testing.T) {
+	g, err := pipeline.NewGroup(pipeline.Config{}, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := NewBook()
+	levels := 0
+	g.P[0].Book().SetListener(book.ListenerFunc(func(c *book.Change) {
+		switch c.Kind {
+		case book.ChangeDirectory:
+			var sym [8]byte
+			copy(sym[:], itch.StockDirectory(c.Msg).Stock())
+			m.Reset(c.Locate, sym, 0, false, c.Seq)
+		case book.ChangeLevel:
+			levels++
+			m.SetLevel(c.Locate, c.Side, c.Price, c.LevelShares, c.LevelOrders, c.Seq)
+		}
+	}))
+	if err := g.Run([]string{"../pcaps/sample.pcap"}, false, nil); err != nil {
+		t.Fatal(err)
+	}
+	var want, got bytes.Buffer
+	if err := pipeline.WriteBooks(&want, g); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.WriteBooks(&got); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got.Bytes(), want.Bytes()) {
+		t.Errorf("mirror from %d level changes differs from the replay's books:\n%.600s\nwant:\n%.600s", levels, got.String(), want.String())
+	}
+}
