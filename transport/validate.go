@@ -91,10 +91,9 @@ func isUpdate(typ tw.Body) bool { return typ >= tw.BodyOrderAdded && typ <= tw.B
 
 // table is a checked table: its position, and its vtable's.
 type table struct {
-	pos    uint64
-	vt     uint64
-	vtLen  uint64 // vtable size in bytes, including its 4-byte header
-	objLen uint64 // table size in bytes, including its 4-byte soffset
+	pos   uint64
+	vt    uint64
+	vtLen uint64 // vtable size in bytes, including its 4-byte header
 }
 
 // verifier checks one frame; buf is the FlatBuffer without the length prefix.
@@ -115,15 +114,19 @@ func (v verifier) table(pos uint64) (table, error) {
 	if vt < 0 || !v.in(uint64(vt), 4) {
 		return table{}, fmt.Errorf("%w: vtable of table at %d outside the frame", ErrBadFrame, pos)
 	}
-	t := table{pos: pos, vt: uint64(vt), vtLen: v.u16(uint64(vt)), objLen: v.u16(uint64(vt) + 2)}
-	if t.vtLen < 4 || t.vtLen%2 != 0 || !v.in(t.vt, t.vtLen) || t.objLen < 4 || !v.in(pos, t.objLen) {
+	// The vtable's object size is not a bound: the Go builder shares a
+	// vtable between tables whose fields sit at the same offsets whatever
+	// their sizes (it compares field offsets only), so fields are checked
+	// against the frame, which is what the accessors index.
+	t := table{pos: pos, vt: uint64(vt), vtLen: v.u16(uint64(vt))}
+	if t.vtLen < 4 || t.vtLen%2 != 0 || !v.in(t.vt, t.vtLen) {
 		return table{}, fmt.Errorf("%w: vtable of table at %d malformed", ErrBadFrame, pos)
 	}
 	return t, nil
 }
 
 // field returns the absolute position of field slot, which must have size
-// bytes inside the table, and whether it is present.
+// bytes inside the frame, and whether it is present.
 func (v verifier) field(t table, slot int, size uint64) (uint64, bool, error) {
 	e := 4 + 2*uint64(slot)
 	if e >= t.vtLen {
@@ -133,8 +136,8 @@ func (v verifier) field(t table, slot int, size uint64) (uint64, bool, error) {
 	if off == 0 {
 		return 0, false, nil
 	}
-	if off < 4 || off+size > t.objLen {
-		return 0, false, fmt.Errorf("%w: field %d of table at %d outside it", ErrBadFrame, slot, t.pos)
+	if off < 4 || !v.in(t.pos+off, size) {
+		return 0, false, fmt.Errorf("%w: field %d of table at %d outside the frame", ErrBadFrame, slot, t.pos)
 	}
 	return t.pos + off, true, nil
 }
