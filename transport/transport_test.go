@@ -2,7 +2,9 @@ package transport
 
 import (
 	"bytes"
+
 	"errors"
+	flatbuffers "github.com/google/flatbuffers/go"
 	"testing"
 
 	"github.com/tickwire/tickwire/transport/tw"
@@ -73,45 +75,46 @@ func TestRoundTrip(t *testing.T) {
 		}
 	}
 	var oa tw.OrderAddedFields
-	mpid, ok := f.Message(5, &m).OrderAdded(&oa)
-	if !ok || string(mpid) != "GSCO" || oa.OrderRef() != 42 || oa.Price() != 1_500_000 || oa.Shares() != 100 || oa.Side() != tw.SideBuy {
+	oa.Init(f.Message(5, &m).Fields(tw.BodyOrderAdded))
+	if mpid := m.Mpid(); string(mpid) != "GSCO" || oa.OrderRef() != 42 || oa.Price() != 1_500_000 || oa.Shares() != 100 || oa.Side() != tw.SideBuy {
 		t.Errorf("OrderAdded: %q ref %d price %d shares %d", mpid, oa.OrderRef(), oa.Price(), oa.Shares())
 	}
-	if mpid, _ := f.Message(6, &m).OrderAdded(&oa); mpid != nil || oa.Side() != tw.SideSell {
-		t.Errorf("OrderAdded without MPID: %q side %v", mpid, oa.Side())
+	if oa.Init(f.Message(6, &m).Fields(tw.BodyOrderAdded)); m.Mpid() != nil || oa.Side() != tw.SideSell {
+		t.Errorf("OrderAdded without MPID: %q side %v", m.Mpid(), oa.Side())
 	}
 	var ex tw.OrderExecutedFields
-	if !f.Message(7, &m).OrderExecuted(&ex) || ex.MatchNumber() != 77 || !ex.WithPrice() || ex.Price() != 1_500_100 {
+	if ex.Init(f.Message(7, &m).Fields(tw.BodyOrderExecuted)); ex.OrderRef() != 42 || ex.MatchNumber() != 77 || !ex.WithPrice() || ex.Price() != 1_500_100 {
 		t.Errorf("OrderExecuted: match %d price %d", ex.MatchNumber(), ex.Price())
 	}
-	if f.Message(7, &m).OrderDeleted(new(tw.OrderDeletedFields)) {
-		t.Error("OrderDeleted accepted an OrderExecuted")
+	var del tw.OrderDeletedFields
+	if del.Init(f.Message(7, &m).Fields(tw.BodyOrderDeleted)); del.OrderRef() != 0 {
+		t.Error("Fields of the wrong type are not zeros")
 	}
 	var rp tw.OrderReplacedFields
-	if !f.Message(9, &m).OrderReplaced(&rp) || rp.OldRef() != 43 || rp.NewRef() != 44 {
+	if rp.Init(f.Message(9, &m).Fields(tw.BodyOrderReplaced)); rp.OldRef() != 43 || rp.NewRef() != 44 {
 		t.Errorf("OrderReplaced: %d -> %d", rp.OldRef(), rp.NewRef())
 	}
 	var tr tw.TradeFields
-	if !f.Message(12, &m).Trade(&tr) || tr.Shares() != 1_000_000 || tr.Cross() != tw.CrossKindOpening {
+	if tr.Init(f.Message(12, &m).Fields(tw.BodyTrade)); tr.Shares() != 1_000_000 || tr.Cross() != tw.CrossKindOpening {
 		t.Errorf("Trade: shares %d cross %v", tr.Shares(), tr.Cross())
 	}
 	var ts tw.TradingState
-	if !Init(f.Message(14, &m), tw.BodyTradingState, &ts) || ts.State() != tw.TradingStateCodeHalted || string(ts.Reason()) != "LUDP" {
+	if initTable(f.Message(14, &m), tw.BodyTradingState, &ts) || ts.State() != tw.TradingStateCodeHalted || string(ts.Reason()) != "LUDP" {
 		t.Errorf("TradingState: %v %q", ts.State(), ts.Reason())
 	}
 	var snap tw.Snapshot
 	var bo tw.BookOrder
 	var bl tw.BookLevel
-	if !Init(f.Message(4, &m), tw.BodySnapshot, &snap) || string(snap.Stock()) != "AAPL" || snap.BidOrdersLength() != 2 ||
+	if initTable(f.Message(4, &m), tw.BodySnapshot, &snap) || string(snap.Stock()) != "AAPL" || snap.BidOrdersLength() != 2 ||
 		!snap.BidOrders(&bo, 1) || bo.OrderRef() != 2 || snap.AskLevelsLength() != 1 || !snap.AskLevels(&bl, 0) || bl.OrderCount() != 7 {
 		t.Errorf("Snapshot: %q %d bids", snap.Stock(), snap.BidOrdersLength())
 	}
 	var sub tw.Subscribe
-	if !Init(f.Message(2, &m), tw.BodySubscribe, &sub) || sub.StocksLength() != 2 || string(sub.Stocks(1)) != "MSFT" || sub.Locates(1) != 9 || sub.N() != 5 {
+	if initTable(f.Message(2, &m), tw.BodySubscribe, &sub) || sub.StocksLength() != 2 || string(sub.Stocks(1)) != "MSFT" || sub.Locates(1) != 9 || sub.N() != 5 {
 		t.Errorf("Subscribe: %d stocks", sub.StocksLength())
 	}
 	var st tw.Status
-	if !Init(f.Message(20, &m), tw.BodyStatus, &st) || st.State() != tw.FeedStateConflated || st.FeedSeq() != 1001 {
+	if initTable(f.Message(20, &m), tw.BodyStatus, &st) || st.State() != tw.FeedStateConflated || st.FeedSeq() != 1001 {
 		t.Errorf("Status: %v %d", st.State(), st.FeedSeq())
 	}
 	if f.Message(len(allTypes), &m).Type() != tw.BodyNONE {
@@ -221,4 +224,13 @@ func readAll(b []byte) int {
 		sum += readBody(&m)
 	}
 	return sum
+}
+
+// initTable points dst at m's table and reports whether m is NOT of type t.
+func initTable(m *Message, t tw.Body, dst interface {
+	Init([]byte, flatbuffers.UOffsetT)
+}) bool {
+	tab := m.Table()
+	dst.Init(tab.Bytes, tab.Pos)
+	return m.Type() != t
 }
