@@ -157,8 +157,8 @@ func TestSplit(t *testing.T) {
 		ones[i] = stream[i : i+1]
 	}
 	check(t, ones)
-	for i := 0; i < len(stream); i += 7 {
-		for j := i; j < len(stream); j += 13 {
+	for i := 0; i < len(stream); i += 29 {
+		for j := i; j < len(stream); j += 31 {
 			check(t, [][]byte{stream[:i], stream[i:j], stream[j:]})
 		}
 	}
