@@ -83,11 +83,7 @@ func (e *Encoder) Size() int { return int(e.b.Offset()) }
 // Begin. It fails with ErrFrameTooLarge above MaxFrameSize.
 func (e *Encoder) Finish() ([]byte, error) {
 	b := e.b
-	b.StartVector(4, len(e.msgs), 4)
-	for i := len(e.msgs) - 1; i >= 0; i-- {
-		b.PrependUOffsetT(e.msgs[i])
-	}
-	msgs := b.EndVector(len(e.msgs))
+	msgs := b.CreateVectorOfTables(e.msgs)
 	tw.FrameStart(b)
 	tw.FrameAddMessages(b, msgs)
 	tw.FrameAddStreamSeq(b, e.seq)
@@ -217,7 +213,8 @@ func (e *Encoder) TradingState(s Stamp, state tw.TradingStateCode, reason []byte
 func (e *Encoder) Snapshot(h *SnapshotHead, bidOrders, askOrders []BookOrder, bidLevels, askLevels []BookLevel) {
 	b := e.b
 	vecs := [4]flatbuffers.UOffsetT{
-		e.orders(bidOrders), e.orders(askOrders), e.levels(bidLevels), e.levels(askLevels),
+		structs(b, bidOrders, sizeBookOrder, putOrder), structs(b, askOrders, sizeBookOrder, putOrder),
+		structs(b, bidLevels, sizeBookLevel, putLevel), structs(b, askLevels, sizeBookLevel, putLevel),
 	}
 	stock, reason := e.bytes(h.Stock), e.bytes(h.TradingReason)
 	tw.SnapshotStart(b)
@@ -244,28 +241,22 @@ func (e *Encoder) Snapshot(h *SnapshotHead, bidOrders, askOrders []BookOrder, bi
 	e.add(tw.BodySnapshot, tw.SnapshotEnd(b))
 }
 
-// orders creates a vector of BookOrder structs, or 0 for none.
-func (e *Encoder) orders(os []BookOrder) flatbuffers.UOffsetT {
-	if len(os) == 0 {
+// structs creates a vector of the structs xs, each of size bytes, written by
+// put; 0 (absent) for none.
+func structs[T any](b *flatbuffers.Builder, xs []T, size int, put func(*flatbuffers.Builder, T)) flatbuffers.UOffsetT {
+	if len(xs) == 0 {
 		return 0
 	}
-	e.b.StartVector(sizeBookOrder, len(os), 8)
-	for i := len(os) - 1; i >= 0; i-- {
-		tw.CreateBookOrder(e.b, os[i].Ref, os[i].Price, os[i].Shares)
+	b.StartVector(size, len(xs), 8)
+	for i := len(xs) - 1; i >= 0; i-- {
+		put(b, xs[i])
 	}
-	return e.b.EndVector(len(os))
+	return b.EndVector(len(xs))
 }
 
-// levels creates a vector of BookLevel structs, or 0 for none.
-func (e *Encoder) levels(ls []BookLevel) flatbuffers.UOffsetT {
-	if len(ls) == 0 {
-		return 0
-	}
-	e.b.StartVector(sizeBookLevel, len(ls), 8)
-	for i := len(ls) - 1; i >= 0; i-- {
-		tw.CreateBookLevel(e.b, ls[i].Shares, ls[i].Price, ls[i].OrderCount)
-	}
-	return e.b.EndVector(len(ls))
+func putOrder(b *flatbuffers.Builder, o BookOrder) { tw.CreateBookOrder(b, o.Ref, o.Price, o.Shares) }
+func putLevel(b *flatbuffers.Builder, l BookLevel) {
+	tw.CreateBookLevel(b, l.Shares, l.Price, l.OrderCount)
 }
 
 // Hello adds a client's Hello.
@@ -305,11 +296,7 @@ func (e *Encoder) Subscribe(unsubscribe bool, stocks [][]byte, locates []uint16,
 	}
 	var sv, lv flatbuffers.UOffsetT
 	if len(stocks) > 0 {
-		b.StartVector(4, len(e.tmp), 4)
-		for i := len(e.tmp) - 1; i >= 0; i-- {
-			b.PrependUOffsetT(e.tmp[i])
-		}
-		sv = b.EndVector(len(e.tmp))
+		sv = b.CreateVectorOfTables(e.tmp) // offsets, to strings here
 	}
 	if len(locates) > 0 {
 		b.StartVector(2, len(locates), 2)
