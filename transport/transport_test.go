@@ -2,10 +2,12 @@ package transport
 
 import (
 	"bytes"
-
 	"errors"
-	flatbuffers "github.com/google/flatbuffers/go"
+	"math/rand/v2"
 	"testing"
+	"time"
+
+	flatbuffers "github.com/google/flatbuffers/go"
 
 	"github.com/tickwire/tickwire/transport/tw"
 )
@@ -205,6 +207,27 @@ func TestCorrupt(t *testing.T) {
 			readAll(b)
 		}
 	}
+}
+
+// TestRandomCorrupt overwrites random bytes of a valid frame: whatever
+// Validate accepts must be readable without a panic.
+func TestRandomCorrupt(t *testing.T) {
+	seed := time.Now().UnixNano()
+	t.Logf("seed %d", seed)
+	rng := rand.New(rand.NewPCG(uint64(seed), 0))
+	good := encodeAll(t, NewEncoder(0), 1)[PrefixSize:]
+	accepted := 0
+	for range 20000 {
+		b := bytes.Clone(good)
+		for range 1 + rng.IntN(4) {
+			b[rng.IntN(len(b))] = byte(rng.Uint32())
+		}
+		if Validate(b) == nil {
+			accepted++
+		}
+		readAll(b)
+	}
+	t.Logf("%d of 20000 corrupted frames passed Validate and were read", accepted)
 }
 
 // readAll opens b and reads every field a client could read; it must never
