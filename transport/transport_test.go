@@ -201,7 +201,7 @@ func TestReaderErrors(t *testing.T) {
 func TestCorrupt(t *testing.T) {
 	good := encodeAll(t, NewEncoder(0), 1)[PrefixSize:]
 	for i := range good {
-		for _, x := range []byte{0xff, 0x01} {
+		for _, x := range []byte{0xff} {
 			b := bytes.Clone(good)
 			b[i] ^= x
 			readAll(b)
@@ -217,7 +217,7 @@ func TestRandomCorrupt(t *testing.T) {
 	rng := rand.New(rand.NewPCG(uint64(seed), 0))
 	good := encodeAll(t, NewEncoder(0), 1)[PrefixSize:]
 	accepted := 0
-	for range 5000 {
+	for range 2500 {
 		b := bytes.Clone(good)
 		for range 1 + rng.IntN(4) {
 			b[rng.IntN(len(b))] = byte(rng.Uint32())
@@ -227,7 +227,7 @@ func TestRandomCorrupt(t *testing.T) {
 		}
 		readAll(b)
 	}
-	t.Logf("%d of 5000 corrupted frames passed Validate and were read", accepted)
+	t.Logf("%d of 2500 corrupted frames passed Validate and were read", accepted)
 }
 
 // readAll opens b and reads every field a client could read; it must never
