@@ -3,6 +3,7 @@ package transport
 import (
 	"encoding/binary"
 	"fmt"
+	"slices"
 )
 
 // PrefixSize is the size of the length prefix before every frame on TCP: a
@@ -70,6 +71,9 @@ func (r *FrameReader) Next(p []byte) (f Frame, n int, ok bool, err error) {
 				f, err = r.frame(p[PrefixSize:end])
 				return f, end, err == nil, err
 			}
+		}
+		if len(p) >= PrefixSize { // the frame's size is known: grow once
+			r.scratch = slices.Grow(r.scratch, PrefixSize+int(binary.LittleEndian.Uint32(p)))
 		}
 		r.scratch = append(r.scratch, p...) // fewer bytes than a frame
 		return Frame{}, len(p), false, nil
