@@ -30,7 +30,7 @@ lint:
 # bench prints the headline figures: per-message costs from the Go benchmarks,
 # then whole-process replays of a generated yardstick session against floor loops.
 bench: build
-	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./codec/... ./feed/... ./book/ ./replay/ ./internal/pipeline/ | tee bin/bench.txt
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./codec/... ./feed/... ./book/ ./replay/ ./internal/pipeline/ ./transport/ | tee bin/bench.txt
 	$(GO) run ./tools/replaybench -tickwire bin/tickwire -gobench bin/bench.txt
 
 # load measures the live handler against the simulator on loopback multicast.
@@ -47,6 +47,17 @@ fuzz:
 		done; \
 	done
 	$(GO) test -tags invariants -run '^TestAdversary$$' -count=1 ./feed/ -args -adversary.rounds=$(ADVERSARY_ROUNDS)
+
+# generate rebuilds the FlatBuffers Go code of the transport protocol from
+# its schema; the committed code comes from flatc 2.0.8, and
+# transport.TestGeneratedFresh fails when it is stale.
+FLATC ?= $(shell command -v flatc 2>/dev/null)
+generate:
+	@test -n "$(FLATC)" || { echo "flatc not found: apt-get install -y flatbuffers-compiler (2.0.8 generated transport/tw), or make generate FLATC=/path/to/flatc"; exit 1; }
+	@$(FLATC) --version | grep -q ' 2\.0\.8$$' || echo "warning: $$($(FLATC) --version) is not 2.0.8, which generated transport/tw: expect a large diff"
+	rm -rf transport/tw
+	$(FLATC) --go --go-namespace tw -o transport transport/tickwire.fbs
+	gofmt -w transport/tw
 
 # sample rewrites the bundled sample capture and its expected books.
 sample: build
