@@ -45,6 +45,7 @@ type SnapshotHead struct {
 	RegSho        tw.RegShoAction
 	Depth         tw.Depth
 	More          bool
+	Suspect       bool // the book may be wrong (messages not applied after a gap)
 }
 
 // Encoder builds frames: Begin, then one call per message, then Finish.
@@ -238,6 +239,7 @@ func (e *Encoder) Snapshot(h *SnapshotHead, bidOrders, askOrders []BookOrder, bi
 	tw.SnapshotAddRegSho(b, h.RegSho)
 	tw.SnapshotAddDepth(b, h.Depth)
 	tw.SnapshotAddMore(b, h.More)
+	tw.SnapshotAddSuspect(b, h.Suspect)
 	e.add(tw.BodySnapshot, tw.SnapshotEnd(b))
 }
 

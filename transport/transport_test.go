@@ -2,6 +2,7 @@ package transport
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"math/rand/v2"
 	"testing"
@@ -21,7 +22,7 @@ func encodeAll(t testing.TB, e *Encoder, seq uint64) []byte {
 	e.HelloReply(true, nil, ProtocolVersion, 1000)
 	e.Subscribe(false, [][]byte{[]byte("AAPL"), []byte("MSFT")}, []uint16{7, 9}, false, tw.DepthTopN, 5)
 	e.Subscribe(true, nil, nil, true, 0, 0)
-	e.Snapshot(&SnapshotHead{Locate: 7, Stock: []byte("AAPL"), FeedSeq: 999, Timestamp: 1, TradingState: tw.TradingStateCodeTrading, RegSho: tw.RegShoActionNoTest, Depth: tw.DepthOrders},
+	e.Snapshot(&SnapshotHead{Locate: 7, Stock: []byte("AAPL"), FeedSeq: 999, Timestamp: 1, TradingState: tw.TradingStateCodeTrading, RegSho: tw.RegShoActionNoTest, Depth: tw.DepthOrders, Suspect: true},
 		[]BookOrder{{1, 1_500_000, 100}, {2, 1_490_000, 200}}, []BookOrder{{3, 1_510_000, 300}},
 		nil, []BookLevel{{Shares: 5, Price: 6, OrderCount: 7}})
 	e.OrderAdded(s, 42, tw.SideBuy, 1_500_000, 100, []byte("GSCO"))
@@ -107,7 +108,7 @@ func TestRoundTrip(t *testing.T) {
 	var snap tw.Snapshot
 	var bo tw.BookOrder
 	var bl tw.BookLevel
-	if initTable(f.Message(4, &m), tw.BodySnapshot, &snap) || string(snap.Stock()) != "AAPL" || snap.BidOrdersLength() != 2 ||
+	if initTable(f.Message(4, &m), tw.BodySnapshot, &snap) || string(snap.Stock()) != "AAPL" || snap.BidOrdersLength() != 2 || !snap.Suspect() ||
 		!snap.BidOrders(&bo, 1) || bo.OrderRef() != 2 || snap.AskLevelsLength() != 1 || !snap.AskLevels(&bl, 0) || bl.OrderCount() != 7 {
 		t.Errorf("Snapshot: %q %d bids", snap.Stock(), snap.BidOrdersLength())
 	}
@@ -179,7 +180,8 @@ func TestReaderErrors(t *testing.T) {
 		{"root outside", append([]byte{12, 0, 0, 0, 0xff, 0xff, 0, 0, 'T', 'W', 'P', '1'}, make([]byte, 4)...), ErrBadFrame},
 		{"truncated body", func() []byte {
 			b := bytes.Clone(good)
-			b[0] -= 8 // the frame now ends early: offsets point past its end
+			// The frame now ends early: offsets point past its end.
+			binary.LittleEndian.PutUint32(b, binary.LittleEndian.Uint32(b)-8)
 			return b[:len(b)-8]
 		}(), ErrBadFrame},
 	} {

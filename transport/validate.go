@@ -67,7 +67,7 @@ var layouts = [...][]slot{
 	tw.BodyHelloReply:     {{scalar, 1}, {str, 1}, {scalar, 2}, {scalar, 4}},
 	tw.BodySubscribe:      {{strs, 4}, {vector, 2}, {scalar, 1}, {scalar, 1}, {scalar, 2}},
 	tw.BodyUnsubscribe:    {{strs, 4}, {vector, 2}, {scalar, 1}},
-	tw.BodySnapshot:       {{scalar, 2}, {str, 1}, {scalar, 8}, {scalar, 8}, {scalar, 1}, {str, 1}, {scalar, 1}, {scalar, 1}, {vector, sizeBookOrder}, {vector, sizeBookOrder}, {vector, sizeBookLevel}, {vector, sizeBookLevel}, {scalar, 1}},
+	tw.BodySnapshot:       {{scalar, 2}, {str, 1}, {scalar, 8}, {scalar, 8}, {scalar, 1}, {str, 1}, {scalar, 1}, {scalar, 1}, {vector, sizeBookOrder}, {vector, sizeBookOrder}, {vector, sizeBookLevel}, {vector, sizeBookLevel}, {scalar, 1}, {scalar, 1}},
 	tw.BodyOrderAdded:     {{required, sizeOrderAdded}, {str, 1}},
 	tw.BodyOrderExecuted:  {{required, sizeOrderExecuted}},
 	tw.BodyOrderCancelled: {{required, sizeOrderCancel}},

@@ -209,8 +209,20 @@ func (rcv *Snapshot) MutateMore(n bool) bool {
 	return rcv._tab.MutateBoolSlot(28, n)
 }
 
+func (rcv *Snapshot) Suspect() bool {
+	o := flatbuffers.UOffsetT(rcv._tab.Offset(30))
+	if o != 0 {
+		return rcv._tab.GetBool(o + rcv._tab.Pos)
+	}
+	return false
+}
+
+func (rcv *Snapshot) MutateSuspect(n bool) bool {
+	return rcv._tab.MutateBoolSlot(30, n)
+}
+
 func SnapshotStart(builder *flatbuffers.Builder) {
-	builder.StartObject(13)
+	builder.StartObject(14)
 }
 func SnapshotAddLocate(builder *flatbuffers.Builder, locate uint16) {
 	builder.PrependUint16Slot(0, locate, 0)
@@ -262,6 +274,9 @@ func SnapshotStartAskLevelsVector(builder *flatbuffers.Builder, numElems int) fl
 }
 func SnapshotAddMore(builder *flatbuffers.Builder, more bool) {
 	builder.PrependBoolSlot(12, more, false)
+}
+func SnapshotAddSuspect(builder *flatbuffers.Builder, suspect bool) {
+	builder.PrependBoolSlot(13, suspect, false)
 }
 func SnapshotEnd(builder *flatbuffers.Builder) flatbuffers.UOffsetT {
 	return builder.EndObject()
