@@ -15,6 +15,12 @@ build:
 
 # test is what CI runs: vet, the whole suite under the race detector, and the
 # whole suite again with the invariants build tag (expensive consistency checks on).
+# The randomized tests of feed/ play fixed seeds here (FEED_SEED), so that CI
+# is reproducible; make fuzz plays new ones. FEED_SEED= make test plays new
+# ones too.
+FEED_SEED ?= 20261207
+export FEED_SEED
+
 test: vet
 	$(GO) test -race -count=1 $(PKGS)
 	$(GO) test -tags invariants -count=1 $(PKGS)
@@ -39,6 +45,7 @@ load: build
 
 # fuzz runs every fuzz target for FUZZTIME each, then the randomized
 # adversary test of the arbiter for ADVERSARY_ROUNDS sessions.
+fuzz: FEED_SEED =
 fuzz:
 	@for pkg in $$($(GO) list ./...); do \
 		for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \

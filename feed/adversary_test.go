@@ -255,3 +255,11 @@ func adversaryRound(t *testing.T, seed uint64, recovery bool) {
 	t.Logf("seed %d (recovery %v): %d messages, %d forged ones won a first copy; %d implausible, %d unsolicited, %d clipped, %d requests, %d evicted, %d discarded",
 		seed, recovery, total, h.faked, st.Implausible, st.Unsolicited, st.Clipped, st.Requests, st.Evicted, st.Discarded)
 }
+
+// TestAdversaryForgedEndBelowNext replays the round that found an end of
+// session forged on both lines below the sequence already delivered (4,
+// with 6 messages in): taken at once, it ended the session early. An end
+// below next now counts only when every line repeats it (endRepeats).
+func TestAdversaryForgedEndBelowNext(t *testing.T) {
+	adversaryRound(t, 1796622666440757913, false)
+}

@@ -91,14 +91,22 @@ type Arbiter struct {
 	scratch []byte // an answer cut to the range requested (answer)
 }
 
+// endRepeats is how many times in a row each line must announce an end of
+// session below the sequence delivered before it counts (MoldUDP64 servers
+// repeat the end of session, as they do heartbeats).
+const endRepeats = 3
+
 // noClock marks a clock reading not taken yet.
 const noClock = math.MinInt64
 
 // lineState is what the Arbiter remembers of one multicast line.
 type lineState struct {
-	at   int64  // clock of its last plausible packet, noClock if none
-	eos  uint64 // sequence of its latest end of session, 0 if none or contradicted
-	seen bool
+	at  int64  // clock of its last plausible packet, noClock if none
+	eos uint64 // sequence of its latest end of session, 0 if none or contradicted
+	// eosRun counts the line's announcements of eos in a row, with no
+	// other end and nothing beyond eos between them.
+	eosRun int
+	seen   bool
 }
 
 // jumpProbe remembers the last implausible packet, for corroboration.
@@ -364,7 +372,11 @@ func (a *Arbiter) packet(ls *LineStats, line int, now int64, p moldudp64.Packet)
 				a.stats.Contradicted++
 			}
 			if uint(line) < MaxLines {
-				a.lines[line].eos = seq
+				if l := &a.lines[line]; l.eos == seq {
+					l.eosRun++
+				} else {
+					l.eos, l.eosRun = seq, 1
+				}
 			}
 		}
 		a.announce(seq, now)
@@ -374,6 +386,7 @@ func (a *Arbiter) packet(ls *LineStats, line int, now int64, p moldudp64.Packet)
 		// The other line's copy, the common case: drop it before walking
 		// its blocks (a third of the work on a healthy A/B feed).
 		a.alive(line, now)
+		a.contradict(line, end)
 		return a.duplicate(ls)
 	}
 	if !wellFormed(p) {
@@ -404,7 +417,7 @@ func (a *Arbiter) alive(line int, now int64) {
 func (a *Arbiter) contradict(line int, seq uint64) {
 	if uint(line) < MaxLines {
 		if l := &a.lines[line]; l.eos != 0 && seq > l.eos {
-			l.eos = 0
+			l.eos, l.eosRun = 0, 0
 		}
 	}
 }
@@ -418,6 +431,7 @@ func (a *Arbiter) settle() {
 		return
 	}
 	var s uint64
+	run := math.MaxInt // the fewest announcements in a row of s on a line
 	for i := range a.lines {
 		l := &a.lines[i]
 		if !l.seen || uint64(a.clock)-uint64(l.at) > uint64(a.quiet) {
@@ -426,9 +440,17 @@ func (a *Arbiter) settle() {
 		if l.eos == 0 || (s != 0 && l.eos != s) {
 			return
 		}
-		s = l.eos
+		s, run = l.eos, min(run, l.eosRun)
 	}
 	if s == 0 || a.next < s {
+		return
+	}
+	// An end below next: messages beyond it were delivered. Either the
+	// end is forged, and the lines go on carrying messages beyond it,
+	// which contradicts it; or those messages were forged, and the lines
+	// repeat the end with nothing more. It counts once every line has
+	// said it endRepeats times in a row.
+	if a.next > s && run < endRepeats {
 		return
 	}
 	a.ended, a.endSeq = true, s
