@@ -469,6 +469,25 @@ func (a *Arbiter) settle() {
 	}
 }
 
+// endAnnounced reports whether every live line announces the same end of
+// session, at or below next: whatever is missing beyond next then lies
+// beyond the end the lines announce, and is not given up as a gap while
+// the end is confirmed (settle) or contradicted.
+func (a *Arbiter) endAnnounced() bool {
+	var s uint64
+	for i := range a.lines {
+		l := &a.lines[i]
+		if !l.seen || uint64(a.clock)-uint64(l.at) > uint64(a.quiet) {
+			continue
+		}
+		if l.eos == 0 || (s != 0 && l.eos != s) {
+			return false
+		}
+		s = l.eos
+	}
+	return s != 0 && s <= a.next
+}
+
 // afterEnd handles a packet that arrives once the session has ended: the
 // end of session repeated, or data that no real line can carry.
 func (a *Arbiter) afterEnd(ls *LineStats, mark bool, count uint16, end uint64) Verdict {
@@ -758,7 +777,7 @@ func (a *Arbiter) flushTo(limit uint64) {
 func (a *Arbiter) expire(now int64) {
 	a.clock = max(a.clock, now)
 	now = a.clock
-	if a.holdTime <= 0 {
+	if a.holdTime <= 0 || a.endAnnounced() {
 		return
 	}
 	if !a.expired(a.moved, now) {

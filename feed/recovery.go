@@ -636,6 +636,9 @@ func (r *recovery) mergeDead() {
 // delivers the held packets behind them.
 func (a *Arbiter) giveUpDead() {
 	r := a.rec
+	if a.endAnnounced() {
+		return
+	}
 	for len(r.holes) > 0 && r.holes[0].dead && r.holes[0].first == a.next {
 		a.gapTo(r.holes[0].end)
 		a.drain()
