@@ -430,18 +430,7 @@ func (a *Arbiter) settle() {
 	if a.ended || !a.started {
 		return
 	}
-	var s uint64
-	run := math.MaxInt // the fewest announcements in a row of s on a line
-	for i := range a.lines {
-		l := &a.lines[i]
-		if !l.seen || uint64(a.clock)-uint64(l.at) > uint64(a.quiet) {
-			continue
-		}
-		if l.eos == 0 || (s != 0 && l.eos != s) {
-			return
-		}
-		s, run = l.eos, min(run, l.eosRun)
-	}
+	s, run := a.agreedEnd()
 	if s == 0 || a.next < s {
 		return
 	}
@@ -474,18 +463,26 @@ func (a *Arbiter) settle() {
 // beyond the end the lines announce, and is not given up as a gap while
 // the end is confirmed (settle) or contradicted.
 func (a *Arbiter) endAnnounced() bool {
-	var s uint64
+	s, _ := a.agreedEnd()
+	return s != 0 && s <= a.next
+}
+
+// agreedEnd returns the end of session every live line announces as its
+// latest, and the fewest times in a row a line has announced it; s is 0
+// when the lines do not agree on one.
+func (a *Arbiter) agreedEnd() (s uint64, run int) {
+	run = math.MaxInt
 	for i := range a.lines {
 		l := &a.lines[i]
 		if !l.seen || uint64(a.clock)-uint64(l.at) > uint64(a.quiet) {
 			continue
 		}
 		if l.eos == 0 || (s != 0 && l.eos != s) {
-			return false
+			return 0, 0
 		}
-		s = l.eos
+		s, run = l.eos, min(run, l.eosRun)
 	}
-	return s != 0 && s <= a.next
+	return s, run
 }
 
 // afterEnd handles a packet that arrives once the session has ended: the
