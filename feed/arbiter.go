@@ -91,9 +91,9 @@ type Arbiter struct {
 	scratch []byte // an answer cut to the range requested (answer)
 }
 
-// endRepeats is how many times in a row each line must announce an end of
-// session below the sequence delivered before it counts (MoldUDP64 servers
-// repeat the end of session, as they do heartbeats).
+// endRepeats is how many times in a row, with no heartbeat between, each
+// line must announce an end of session before it counts (MoldUDP64 servers
+// send the end of session for a while instead of heartbeats).
 const endRepeats = 3
 
 // noClock marks a clock reading not taken yet.
@@ -101,10 +101,16 @@ const noClock = math.MinInt64
 
 // lineState is what the Arbiter remembers of one multicast line.
 type lineState struct {
-	at  int64  // clock of its last plausible packet, noClock if none
-	eos uint64 // sequence of its latest end of session, 0 if none or contradicted
+	at int64 // clock of its last plausible packet, noClock if none
+	// word is the highest sequence the line has shown since its last
+	// heartbeat or end of session (data: a packet's end; announcements
+	// set it to theirs): how far the line has gone.
+	word uint64
+	// eos is the sequence of the end of session the line announces, 0 if
+	// none: a heartbeat, or an end at another sequence, takes it back.
+	eos uint64
 	// eosRun counts the line's announcements of eos in a row, with no
-	// other end and nothing beyond eos between them.
+	// heartbeat and nothing beyond eos between them.
 	eosRun int
 	seen   bool
 }
@@ -277,7 +283,7 @@ func (a *Arbiter) Packet(line int, now int64, p moldudp64.Packet) Verdict {
 	if a.rec != nil {
 		a.recover()
 	}
-	a.settle()
+	a.settle(false)
 	if invariants.Enabled {
 		a.checkInvariants()
 	}
@@ -294,7 +300,7 @@ func (a *Arbiter) Tick(now int64) {
 	if a.rec != nil {
 		a.recover()
 	}
-	a.settle()
+	a.settle(false)
 	if invariants.Enabled {
 		a.checkInvariants()
 	}
@@ -306,6 +312,7 @@ func (a *Arbiter) Tick(now int64) {
 // in flight are forgotten. Packets passed after Close are processed as
 // before, from Next.
 func (a *Arbiter) Close() {
+	a.settle(true)
 	limit := max(a.tail, a.pend, a.hold.lastEnd())
 	if a.rec != nil {
 		limit = max(limit, a.rec.known)
@@ -359,11 +366,20 @@ func (a *Arbiter) packet(ls *LineStats, line int, now int64, p moldudp64.Packet)
 	}
 	if mark {
 		a.fixSession(p)
-		a.alive(line, now)
+		a.alive(line, now, 0)
+		if uint(line) < MaxLines {
+			a.lines[line].word = seq
+		}
 		if count == moldudp64.Heartbeat {
 			ls.Heartbeats++
 			a.stats.Heartbeats++
+			// A line sends its end of session instead of heartbeats: one
+			// that heartbeats has not ended yet. A heartbeat beyond its
+			// end takes the end back; one at it breaks the run.
 			a.contradict(line, seq)
+			if uint(line) < MaxLines {
+				a.lines[line].eosRun = 0
+			}
 		} else {
 			ls.EndOfSession++
 			a.stats.EndOfSession++
@@ -385,7 +401,7 @@ func (a *Arbiter) packet(ls *LineStats, line int, now int64, p moldudp64.Packet)
 	if a.started && end <= a.next && a.sessionSet {
 		// The other line's copy, the common case: drop it before walking
 		// its blocks (a third of the work on a healthy A/B feed).
-		a.alive(line, now)
+		a.alive(line, now, end)
 		a.contradict(line, end)
 		return a.duplicate(ls)
 	}
@@ -393,7 +409,7 @@ func (a *Arbiter) packet(ls *LineStats, line int, now int64, p moldudp64.Packet)
 		return a.malformed(ls)
 	}
 	a.fixSession(p)
-	a.alive(line, now)
+	a.alive(line, now, end)
 	a.contradict(line, end)
 	if !a.started {
 		a.started = true
@@ -402,12 +418,13 @@ func (a *Arbiter) packet(ls *LineStats, line int, now int64, p moldudp64.Packet)
 	return a.data(ls, line, now, p, seq, end)
 }
 
-// alive records that line carried a plausible packet of the session at now.
-func (a *Arbiter) alive(line int, now int64) {
+// alive records that line carried a plausible packet of the session at now,
+// showing sequences up to end.
+func (a *Arbiter) alive(line int, now int64, end uint64) {
 	a.progress = now
 	if uint(line) < MaxLines {
 		l := &a.lines[line]
-		l.at, l.seen = now, true
+		l.at, l.word, l.seen = now, max(l.word, end), true
 	}
 }
 
@@ -422,11 +439,33 @@ func (a *Arbiter) contradict(line int, seq uint64) {
 	}
 }
 
+// passed reports whether every live line has shown sequence t or beyond
+// since its last announcement: a hole below t may then be given up as a
+// gap. While a line still shows less (a heartbeat at next on an idle feed),
+// whatever
+// showed t may be a rogue packet, and the hole waits for the lines. With
+// recovery but no WithRecoveryLine, answers may arrive on any line, so no
+// line's last packet shows the feed's progress: holes go on time alone.
+func (a *Arbiter) passed(t uint64) bool {
+	if a.rec != nil && a.recLine < 0 {
+		return true
+	}
+	for i := range a.lines {
+		l := &a.lines[i]
+		if l.seen && !a.silent(l) && l.word < t {
+			return false
+		}
+	}
+	return true
+}
+
 // settle ends the session once every live line's latest end of session
-// announces the same sequence and next has reached it. What is held or
-// known beyond it then is what only a rogue packet can have shown: it is
+// announces the same sequence, next has reached it, and every line has
+// announced it endRepeats times in a row (final: at Close, the end of a
+// capture, once is enough for an end at next). What is held or known
+// beyond it then is what only a rogue packet can have shown: it is
 // discarded, never reported as a gap.
-func (a *Arbiter) settle() {
+func (a *Arbiter) settle(final bool) {
 	if a.ended || !a.started {
 		return
 	}
@@ -434,12 +473,14 @@ func (a *Arbiter) settle() {
 	if s == 0 || a.next < s {
 		return
 	}
-	// An end below next: messages beyond it were delivered. Either the
-	// end is forged, and the lines go on carrying messages beyond it,
-	// which contradicts it; or those messages were forged, and the lines
-	// repeat the end with nothing more. It counts once every line has
-	// said it endRepeats times in a row.
-	if a.next > s && run < endRepeats {
+	// A line sends its end of session for a while instead of heartbeats.
+	// An end forged at next on every line, between two heartbeats, must
+	// be forged endRepeats times on each before the next heartbeat breaks
+	// its run. An end below next: messages beyond it were delivered.
+	// Either the end is forged, and the lines go on carrying messages
+	// beyond it, which takes it back; or those messages were forged, and
+	// the lines repeat the end with nothing more.
+	if run < endRepeats && (!final || a.next > s) {
 		return
 	}
 	a.ended, a.endSeq = true, s
@@ -469,12 +510,19 @@ func (a *Arbiter) endAnnounced() bool {
 
 // agreedEnd returns the end of session every live line announces as its
 // latest, and the fewest times in a row a line has announced it; s is 0
-// when the lines do not agree on one.
+// when the lines do not agree on one. When every line has fallen silent,
+// it is the end announced last by the lines that announced one, and run is
+// endRepeats: silence after the end confirms it.
 func (a *Arbiter) agreedEnd() (s uint64, run int) {
 	run = math.MaxInt
+	live := false
 	for i := range a.lines {
 		l := &a.lines[i]
-		if !l.seen || uint64(a.clock)-uint64(l.at) > uint64(a.quiet) {
+		live = live || (l.seen && !a.silent(l))
+	}
+	for i := range a.lines {
+		l := &a.lines[i]
+		if !l.seen || (live && a.silent(l)) || (!live && l.eos == 0) {
 			continue
 		}
 		if l.eos == 0 || (s != 0 && l.eos != s) {
@@ -482,7 +530,15 @@ func (a *Arbiter) agreedEnd() (s uint64, run int) {
 		}
 		s, run = l.eos, min(run, l.eosRun)
 	}
+	if !live && s != 0 {
+		run = endRepeats
+	}
 	return s, run
+}
+
+// silent reports whether l has carried nothing plausible for Options.Quiet.
+func (a *Arbiter) silent(l *lineState) bool {
+	return uint64(a.clock)-uint64(l.at) > uint64(a.quiet)
 }
 
 // afterEnd handles a packet that arrives once the session has ended: the
@@ -783,13 +839,13 @@ func (a *Arbiter) expire(now int64) {
 		// which is not stalled.
 		return
 	}
-	for a.hold.len() > 0 && a.expired(a.hold.oldest(), now) {
+	for a.hold.len() > 0 && a.expired(a.hold.oldest(), now) && a.passed(a.hold.at(0).first) {
 		// The lowest hole is below the oldest held packet, so it has been
 		// open at least as long.
 		a.gapTo(a.hold.at(0).first)
 		a.drain()
 	}
-	for a.promote(); a.tail > a.next && a.expired(a.tailAt, now); a.promote() {
+	for a.promote(); a.tail > a.next && a.expired(a.tailAt, now) && a.passed(a.tail); a.promote() {
 		a.flushTo(a.tail)
 	}
 }

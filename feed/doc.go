@@ -45,7 +45,11 @@
 //   - Options.HoldTime: the oldest held packet has waited longer than the
 //     hold time (the lowest hole, below it, has been open at least as long),
 //     or a tail revealed by a heartbeat has stayed open longer than it (then
-//     the holes below the announced sequence are given up). Time is the now
+//     the holes below the announced sequence are given up), and every live
+//     line has shown a sequence beyond the hole since its last heartbeat: a
+//     line whose heartbeats still announce next says the hole may be a
+//     rogue packet's, and it waits (with recovery, the same holds for a
+//     hole whose re-requests have given up). Time is the now
 //     argument of Packet and Tick, in nanoseconds: the capture time in a
 //     replay, which makes replays deterministic, or a clock reading in a live
 //     feed (call Tick when the lines are idle). A now lower than one seen
@@ -136,9 +140,15 @@
 //     below it a gap while the lines fill it.
 //   - The session ends (Ended) when every live line, one that carried a
 //     plausible packet within Options.Quiet, last announced the same end of
-//     session and every message before it is accounted for. One line's end
-//     of session ends nothing while another carries the session; a line
-//     going on past its own end of session withdraws it. What is held or
+//     session 3 times in a row with no heartbeat between (a server sends it
+//     for a while instead of heartbeats), and every message before it is
+//     accounted for. One line's end of session ends nothing while another
+//     carries the session; a line going on past its own end of session, or
+//     sending a heartbeat, withdraws it or starts its count over; an end
+//     forged at next therefore needs 3 copies on every line between two
+//     heartbeats. Lines that fall silent after announcing an end confirm it,
+//     and at Close (the end of a capture) one announcement at next is
+//     enough. What is held or
 //     missing beyond the agreed end can only have come from a rogue packet,
 //     and is discarded (Stats.Discarded), never reported as a gap; data after
 //     the end is dropped (Stats.AfterEnd).

@@ -30,6 +30,16 @@ func feedLines(a *Arbiter, now *int64, from, to uint64, n int, step int64, betwe
 	}
 }
 
+// endLines announces the end of session at seq on both lines every 100 ms
+// until it counts (endRepeats times) or 3 s have passed.
+func endLines(a *Arbiter, now *int64, seq uint64) {
+	for stop := *now + 3_000*ms; *now < stop && !a.Ended(); *now += 100 * ms {
+		a.Packet(0, *now, endOfSession(seq))
+		a.Packet(1, *now, endOfSession(seq))
+		a.Tick(*now)
+	}
+}
+
 func endOfSession(seq uint64) moldudp64.Packet {
 	return moldudp64.AppendHeader(nil, testSession, seq, moldudp64.EndOfSession)
 }
@@ -59,8 +69,7 @@ func TestHostileWildEndOfSession(t *testing.T) {
 			}
 		}
 	})
-	a.Packet(0, now, endOfSession(10_001))
-	a.Packet(1, now, endOfSession(10_001))
+	endLines(a, &now, 10_001)
 	checkClean(t, a, r, 10_001)
 }
 
@@ -83,8 +92,7 @@ func TestHostileWildCorroborated(t *testing.T) {
 				a.Packet(0, now, buildPacket(1<<63+1, 1))
 			}
 		})
-		a.Packet(0, now, endOfSession(20_001))
-		a.Packet(1, now, endOfSession(20_001))
+		endLines(a, &now, 20_001)
 		checkClean(t, a, r, 20_001)
 		if s := a.Stats(); s.Jumps != 0 || s.Implausible != 2 {
 			t.Errorf("both lines %v: %d jumps, %d implausible", both, s.Jumps, s.Implausible)
@@ -111,18 +119,21 @@ func TestHostileEarlyEndOfSession(t *testing.T) {
 	if a.Ended() {
 		t.Fatal("ended before line B announced the end")
 	}
-	a.Packet(1, now, endOfSession(20_004))
+	endLines(a, &now, 20_004)
 	checkClean(t, a, r, 20_004)
 }
 
 // A line that falls silent does not hold the end back for ever: after
-// Options.Quiet the other line's end of session is enough.
+// Options.Quiet the other line's end of session is enough, and when every
+// line falls silent after announcing it once, the silence confirms it.
 func TestEndOfSessionSilentLine(t *testing.T) {
 	r := &recorder{t: t}
 	a := NewArbiter(r, WithSession(testSession), WithQuiet(100*ms))
 	a.Packet(0, 0, buildPacket(1, 5))
 	a.Packet(1, 0, buildPacket(1, 5))
-	a.Packet(0, 50*ms, endOfSession(6))
+	for i := range endRepeats {
+		a.Packet(0, int64(50+i)*ms, endOfSession(6))
+	}
 	if a.Ended() {
 		t.Fatal("ended while line B was live")
 	}
@@ -130,6 +141,74 @@ func TestEndOfSessionSilentLine(t *testing.T) {
 	if !a.Ended() || a.EndSeq() != 6 {
 		t.Fatalf("not ended once line B was silent: %v %d", a.Ended(), a.EndSeq())
 	}
+
+	r = &recorder{t: t}
+	a = NewArbiter(r, WithSession(testSession), WithQuiet(100*ms))
+	a.Packet(0, 0, buildPacket(1, 5))
+	a.Packet(1, 0, buildPacket(1, 5))
+	a.Packet(0, 10*ms, endOfSession(6))
+	a.Packet(1, 10*ms, endOfSession(6))
+	a.Tick(100 * ms)
+	if a.Ended() {
+		t.Fatal("ended on one announcement per line")
+	}
+	a.Tick(111 * ms)
+	if !a.Ended() || a.EndSeq() != 6 {
+		t.Fatalf("not ended once both lines were silent after the end: %v %d", a.Ended(), a.EndSeq())
+	}
+}
+
+// An end of session forged at next on both lines while the feed is idle
+// (heartbeats every second) ends nothing: each line's next heartbeat
+// breaks the run, and the session goes on, exact, to its true end.
+func TestHostileEndAtNext(t *testing.T) {
+	r := &recorder{t: t}
+	a := NewArbiter(r, WithSession(testSession), WithMaxJump(1<<24), WithHoldTime(100*ms))
+	now := int64(0)
+	feedLines(a, &now, 1, 1_001, 10, ms, nil)
+	heartbeat := moldudp64.AppendHeader(nil, testSession, 1_001, moldudp64.Heartbeat)
+	for beat := range 5 {
+		for line := range 2 {
+			a.Packet(line, now, heartbeat)
+		}
+		for k := range endRepeats - 1 {
+			for line := range 2 {
+				a.Packet(line, now+int64(k+1)*ms, endOfSession(1_001))
+			}
+		}
+		now += 1_000 * ms
+		a.Tick(now)
+		if a.Ended() {
+			t.Fatalf("heartbeat %d: a forged end at next ended the session", beat)
+		}
+	}
+	feedLines(a, &now, 1_001, 2_001, 10, ms, nil)
+	endLines(a, &now, 2_001)
+	checkClean(t, a, r, 2_001)
+}
+
+// A forged packet a little ahead while the feed is idle, on one line, is
+// not given up as a gap by the hold time: the other line's heartbeats show
+// it has not gone past the hole. Once the true session goes on, the hole
+// fills and nothing is lost.
+func TestHostileAheadWhileIdle(t *testing.T) {
+	r := &recorder{t: t}
+	a := NewArbiter(r, WithSession(testSession), WithMaxJump(1<<24), WithHoldTime(100*ms))
+	now := int64(0)
+	feedLines(a, &now, 1, 1_001, 10, ms, nil)
+	a.Packet(0, now, buildPacket(1_005, 3)) // forged: 1,001-1,004 never sent yet
+	heartbeat := moldudp64.AppendHeader(nil, testSession, 1_001, moldudp64.Heartbeat)
+	for range 3 {
+		now += 1_000 * ms
+		a.Packet(1, now, heartbeat)
+		a.Tick(now)
+	}
+	if s := a.Stats(); s.Gaps != 0 {
+		t.Fatalf("a forged packet ahead opened a gap while the feed was idle: %+v", s)
+	}
+	feedLines(a, &now, 1_001, 2_001, 10, ms, nil)
+	endLines(a, &now, 2_001)
+	checkClean(t, a, r, 2_001)
 }
 
 // Finding 4: the recovery socket takes only answers to requests in
@@ -176,8 +255,7 @@ func TestHostileRecoverySocket(t *testing.T) {
 			}
 		}
 	})
-	a.Packet(0, now, endOfSession(30_001))
-	a.Packet(1, now, endOfSession(30_001))
+	endLines(a, &now, 30_001)
 	if r.msgs != 30_000 || len(r.gaps) != 0 || !a.Ended() || a.EndSeq() != 30_001 {
 		t.Errorf("delivered %d, gaps %v, ended %v at %d", r.msgs, r.gaps, a.Ended(), a.EndSeq())
 	}

@@ -639,7 +639,7 @@ func (a *Arbiter) giveUpDead() {
 	if a.endAnnounced() {
 		return
 	}
-	for len(r.holes) > 0 && r.holes[0].dead && r.holes[0].first == a.next {
+	for len(r.holes) > 0 && r.holes[0].dead && r.holes[0].first == a.next && a.passed(r.holes[0].end) {
 		a.gapTo(r.holes[0].end)
 		a.drain()
 	}
