@@ -24,6 +24,9 @@ import (
 type Config struct {
 	Feed Feed `yaml:"feed"`
 	Book Book `yaml:"book"`
+	// Transport is the subscriber server (redistribution to strategy
+	// clients).
+	Transport Transport `yaml:"transport"`
 	// BooksOnExit, when set, is where the final books are written as JSON
 	// Lines on a clean shutdown (SIGTERM, SIGINT, end of session).
 	BooksOnExit string `yaml:"books_on_exit"`
@@ -138,6 +141,39 @@ type Rerequest struct {
 	ServerAddr netip.AddrPort `yaml:"-"`
 }
 
+// Transport configures the server strategy clients subscribe to.
+type Transport struct {
+	// Listen is the TCP address:port the server listens on; empty turns
+	// the server off. A non-loopback address needs a token or TLS.
+	Listen string `yaml:"listen"`
+	// Token, when set, must be presented in every client's Hello
+	// (compared in constant time).
+	Token string `yaml:"token"`
+	TLS   TLS    `yaml:"tls"`
+	// SlowConsumer is what happens to a client that falls behind by more
+	// than QueueBytes for longer than SlowAfter: conflate (its queued
+	// updates dropped, a fresh snapshot of its instruments sent, and a
+	// Status saying so) or disconnect (with a reason).
+	SlowConsumer string        `yaml:"slow_consumer"`
+	QueueBytes   int           `yaml:"queue_bytes"`
+	SlowAfter    time.Duration `yaml:"slow_after"`
+	// HelloTimeout is how long a new connection has to send its Hello.
+	HelloTimeout time.Duration `yaml:"hello_timeout"`
+	// MaxClients bounds the connections served at once.
+	MaxClients int `yaml:"max_clients"`
+
+	ListenAddr netip.AddrPort `yaml:"-"`
+}
+
+// TLS names the server's certificate and key files (PEM).
+type TLS struct {
+	Cert string `yaml:"cert"`
+	Key  string `yaml:"key"`
+}
+
+// DefaultTransportListen is the subscriber server's default address.
+const DefaultTransportListen = "127.0.0.1:27100"
+
 // Book sizes the order book.
 type Book struct {
 	Orders      int `yaml:"orders"`
@@ -198,6 +234,8 @@ func Default() *Config {
 				Timeout: 50 * time.Millisecond, Backoff: 2, MaxRetries: 5, MaxAge: 5 * time.Second},
 		},
 		Book: Book{Orders: 1 << 16, Instruments: 1 << 14},
+		Transport: Transport{Listen: DefaultTransportListen, SlowConsumer: "conflate", QueueBytes: 4 << 20,
+			SlowAfter: time.Second, HelloTimeout: 5 * time.Second, MaxClients: 16384},
 	}
 }
 
@@ -458,6 +496,60 @@ func (c *Config) validate() error {
 		if err := checkOutput(c.BooksOnExit); err != nil {
 			return bad("books_on_exit", "%q: %v", c.BooksOnExit, err)
 		}
+	}
+	return c.Transport.validate()
+}
+
+func (t *Transport) validate() error {
+	if t.Listen != "" {
+		ap, err := netip.ParseAddrPort(t.Listen)
+		if err != nil {
+			return bad("transport.listen", "%q is not an address:port", t.Listen)
+		}
+		a := ap.Addr().Unmap()
+		if a.IsMulticast() || a.Zone() != "" {
+			return bad("transport.listen", "%q: want a unicast address without a zone", t.Listen)
+		}
+		if !a.IsLoopback() && t.Token == "" && t.TLS.Cert == "" {
+			return bad("transport.listen", "%q is not a loopback address: set transport.token or transport.tls to serve beyond this host", t.Listen)
+		}
+		t.ListenAddr = netip.AddrPortFrom(a, ap.Port())
+	}
+	if len(t.Token) > 256 {
+		return bad("transport.token", "longer than 256 bytes")
+	}
+	for i := 0; i < len(t.Token); i++ {
+		if t.Token[i] < ' ' || t.Token[i] > '~' {
+			return bad("transport.token", "has a character that is not printable ASCII")
+		}
+	}
+	if (t.TLS.Cert == "") != (t.TLS.Key == "") {
+		return bad("transport.tls", "cert and key go together")
+	}
+	for key, path := range map[string]string{"transport.tls.cert": t.TLS.Cert, "transport.tls.key": t.TLS.Key} {
+		if path == "" {
+			continue
+		}
+		if f, err := os.Open(path); err != nil {
+			return bad(key, "%v", err)
+		} else {
+			f.Close()
+		}
+	}
+	if t.SlowConsumer != "conflate" && t.SlowConsumer != "disconnect" {
+		return bad("transport.slow_consumer", "%q: want conflate or disconnect", t.SlowConsumer)
+	}
+	if t.QueueBytes < 64<<10 || t.QueueBytes > 1<<30 {
+		return bad("transport.queue_bytes", "%d: want 64 KiB to 1 GiB", t.QueueBytes)
+	}
+	if err := duration("transport.slow_after", t.SlowAfter, 0, time.Minute, true); err != nil {
+		return err
+	}
+	if err := duration("transport.hello_timeout", t.HelloTimeout, 0, time.Minute, true); err != nil {
+		return err
+	}
+	if t.MaxClients < 1 || t.MaxClients > 1<<20 {
+		return bad("transport.max_clients", "%d: want 1 to 1048576", t.MaxClients)
 	}
 	return nil
 }

@@ -33,6 +33,7 @@ func withAddrs(t *testing.T, d, c *Config) *Config {
 	t.Helper()
 	d.Feed.Interface = c.Feed.Interface
 	d.Feed.LineA, d.Feed.LineB = c.Feed.LineA, c.Feed.LineB
+	d.Transport.ListenAddr = c.Transport.ListenAddr
 	return d
 }
 
@@ -82,6 +83,17 @@ func TestRefusedNamingTheKey(t *testing.T) {
 		{minimal + "  rerequest: {max_age: 0s}\n", "feed.rerequest.max_age"},
 		{minimal + "  rerequest: {max_age: 1000h}\n", "feed.rerequest.max_age"},
 		{minimal + "  line_c: {group: 239.1.1.1:1}\n", "line_c"},
+		{minimal + "transport: {listen: 10.1.1.1:27100}\n", "transport.listen"},
+		{minimal + "transport: {listen: nowhere}\n", "transport.listen"},
+		{minimal + "transport: {listen: 239.1.1.1:27100}\n", "transport.listen"},
+		{minimal + "transport: {token: \"a\\tb\"}\n", "transport.token"},
+		{minimal + "transport: {tls: {cert: /nonexistent.pem, key: /nonexistent.key}}\n", "transport.tls.cert"},
+		{minimal + "transport: {tls: {cert: /etc/hostname}}\n", "transport.tls"},
+		{minimal + "transport: {slow_consumer: wait}\n", "transport.slow_consumer"},
+		{minimal + "transport: {queue_bytes: 100}\n", "transport.queue_bytes"},
+		{minimal + "transport: {slow_after: 0s}\n", "transport.slow_after"},
+		{minimal + "transport: {hello_timeout: 2m}\n", "transport.hello_timeout"},
+		{minimal + "transport: {max_clients: 0}\n", "transport.max_clients"},
 		{minimal + "book: {orders: 0}\n", "book.orders"},
 		{minimal + "book: {orders: -5}\n", "book.orders"},
 		{minimal + "book: {instruments: 70000}\n", "book.instruments"},
