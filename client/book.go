@@ -34,6 +34,9 @@ type Instrument struct {
 	Suspect bool
 	// Seq is the feed sequence number of the last message reflected.
 	Seq uint64
+
+	depth   Depth // of the latest snapshot
+	partial bool  // a snapshot in parts is being received
 }
 
 // NewBook returns an empty mirror.
@@ -97,6 +100,46 @@ func (b *Book) SetLevel(locate uint16, side byte, price uint32, shares uint64, o
 		*levels = slices.Insert(ls, i, book.Level{Price: price, Shares: shares, Orders: orders})
 	}
 	return true
+}
+
+// setTop makes (price, shares, orders) the only level of side, as a Top
+// subscription's updates say; orders == 0 empties the side.
+func (b *Book) setTop(locate uint16, side byte, price uint32, shares uint64, orders uint32, seq uint64) {
+	in := b.instrument(locate)
+	in.Seq = seq
+	levels := &in.Bids
+	if side == itch.Sell {
+		levels = &in.Asks
+	} else if side != itch.Buy {
+		return
+	}
+	*levels = (*levels)[:0]
+	if orders != 0 {
+		*levels = append(*levels, book.Level{Price: price, Shares: shares, Orders: orders})
+	}
+}
+
+// addToLevel adds shares and orders (negative: takes them) to the level
+// (side, price), as an Orders subscription's updates do.
+func (b *Book) addToLevel(locate uint16, side byte, price uint32, shares int64, orders int32, seq uint64) {
+	in := b.instrument(locate)
+	ls := in.Bids
+	if side == itch.Sell {
+		ls = in.Asks
+	}
+	var cur book.Level
+	for _, l := range ls {
+		if l.Price == price {
+			cur = l
+			break
+		}
+	}
+	sh := int64(cur.Shares) + shares
+	n := int64(cur.Orders) + int64(orders)
+	if n <= 0 || sh < 0 {
+		n, sh = 0, 0
+	}
+	b.SetLevel(locate, side, price, uint64(sh), uint32(n), seq)
 }
 
 func higher(a, b uint32) bool { return a > b }

@@ -1,0 +1,838 @@
+package transport
+
+import (
+	"context"
+	"crypto/subtle"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/panjf2000/gnet/v2"
+	"golang.org/x/sys/unix"
+
+	"github.com/tickwire/tickwire/transport/ring"
+	"github.com/tickwire/tickwire/transport/tw"
+)
+
+// ServerConfig configures a Server. Zero values take the defaults named.
+type ServerConfig struct {
+	// Listen is the TCP address to serve on, e.g. "127.0.0.1:27100"; port
+	// 0 picks a free one (Server.Addr).
+	Listen string
+	// Token, when set, must be in every client's Hello (compared in
+	// constant time); a client without it is refused.
+	Token string
+	// Disconnect: a slow consumer is cut off (ServerError SlowConsumer)
+	// instead of conflated.
+	Disconnect bool
+	// QueueBytes bounds what a connection may have queued and unsent
+	// (default 4 MiB): past it its updates are dropped, and it is
+	// conflated or cut off.
+	QueueBytes int
+	// SlowAfter is how long a connection may stay past QueueBytes before
+	// it is conflated or cut off (default 1 s).
+	SlowAfter time.Duration
+	// HelloTimeout is how long a new connection has to send its Hello
+	// (default 5 s).
+	HelloTimeout time.Duration
+	// MaxClients bounds the connections served at once (default 16384).
+	MaxClients int
+	// Heartbeat is how often a connection gets a frame when nothing else
+	// was sent (default 1 s).
+	Heartbeat time.Duration
+	// RingBytes is the size of the fan-out ring (default 64 MiB): a
+	// connection further behind than it is conflated.
+	RingBytes int
+	// Loops is the number of event loops (default 1: the book's writer
+	// and the server then share two cores).
+	Loops int
+	// Logf, if set, receives one line per event worth an operator's eye
+	// (a client refused, conflated, cut off).
+	Logf func(format string, args ...any)
+}
+
+func (c *ServerConfig) resolve() {
+	if c.QueueBytes <= 0 {
+		c.QueueBytes = 4 << 20
+	}
+	if c.SlowAfter <= 0 {
+		c.SlowAfter = time.Second
+	}
+	if c.HelloTimeout <= 0 {
+		c.HelloTimeout = 5 * time.Second
+	}
+	if c.MaxClients <= 0 {
+		c.MaxClients = 16384
+	}
+	if c.Heartbeat <= 0 {
+		c.Heartbeat = time.Second
+	}
+	if c.RingBytes <= 0 {
+		c.RingBytes = 64 << 20
+	}
+	if c.Loops <= 0 {
+		c.Loops = 1
+	}
+	if c.Logf == nil {
+		c.Logf = func(string, ...any) {}
+	}
+}
+
+// Reasons a server disconnects a client, counted in ServerStats.
+const (
+	DisconnectHelloTimeout = iota
+	DisconnectRefused      // wrong token or version
+	DisconnectBadFrame     // garbage, an oversized frame
+	DisconnectProtocol     // a message not allowed
+	DisconnectSlow         // slow consumer with Disconnect set
+	DisconnectTooMany      // MaxClients reached
+	numDisconnects
+)
+
+// DisconnectReasons names the reasons, for logs and metrics.
+var DisconnectReasons = [numDisconnects]string{"hello_timeout", "refused", "bad_frame", "protocol", "slow_consumer", "too_many_clients"}
+
+// ServerStats are the server's counters.
+type ServerStats struct {
+	Clients     int64 // connected now
+	Accepted    uint64
+	Conflations uint64
+	Disconnects [numDisconnects]uint64
+}
+
+// Server serves the books to subscribers over TCP: gnet event loops read
+// the clients' frames and write them what the Publisher put in the ring.
+// The book's writer never waits for it: after each Flush the server is
+// woken, and each event loop copies to each of its connections the records
+// that concern it, patching the connection's own stream sequence into each
+// frame.
+type Server struct {
+	cfg  ServerConfig
+	ring *ring.Ring
+	pub  *Publisher
+	addr netip.AddrPort
+
+	eng     gnet.Engine
+	booted  chan error
+	stopped chan error
+	wake    chan struct{}
+	done    chan struct{}
+
+	mu    sync.Mutex
+	loops []*loopState
+
+	nextID      atomic.Uint64
+	clients     atomic.Int64
+	accepted    atomic.Uint64
+	conflations atomic.Uint64
+	disconnects [numDisconnects]atomic.Uint64
+	feedSeq     atomic.Uint64
+	shutdown    atomic.Bool
+}
+
+// NewServer returns a server with its ring and publisher; Start serves.
+func NewServer(cfg ServerConfig) *Server {
+	cfg.resolve()
+	s := &Server{cfg: cfg, ring: ring.New(cfg.RingBytes), booted: make(chan error, 1), stopped: make(chan error, 1),
+		wake: make(chan struct{}, 1), done: make(chan struct{})}
+	s.pub = NewPublisher(s.ring, s.notify)
+	return s
+}
+
+// Publisher returns the publisher to install as the book's listener.
+func (s *Server) Publisher() *Publisher { return s.pub }
+
+// Addr returns the address served, once Start has returned.
+func (s *Server) Addr() netip.AddrPort { return s.addr }
+
+// Stats returns the server's counters.
+func (s *Server) Stats() ServerStats {
+	st := ServerStats{Clients: s.clients.Load(), Accepted: s.accepted.Load(), Conflations: s.conflations.Load()}
+	for i := range st.Disconnects {
+		st.Disconnects[i] = s.disconnects[i].Load()
+	}
+	return st
+}
+
+// Start listens and serves in the background.
+func (s *Server) Start() error {
+	ap, err := netip.ParseAddrPort(s.cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("transport: listen address %q: %w", s.cfg.Listen, err)
+	}
+	h := &handler{s: s}
+	go func() {
+		err := gnet.Run(h, "tcp://"+ap.String(), gnet.WithNumEventLoop(s.cfg.Loops), gnet.WithTCPNoDelay(gnet.TCPNoDelay),
+			gnet.WithReuseAddr(true), gnet.WithLogger(quietLogger{}))
+		select {
+		case s.booted <- err:
+		default:
+		}
+		s.stopped <- err
+	}()
+	if err := <-s.booted; err != nil {
+		return fmt.Errorf("transport: listen on %s: %w", ap, err)
+	}
+	go s.pump()
+	go s.tick()
+	return nil
+}
+
+// Close tells nothing to the clients (publish a Status first), waits up to
+// ctx for every connection to have been sent all that was published, then
+// closes them all and stops.
+func (s *Server) Close(ctx context.Context) error {
+	if !s.shutdown.CompareAndSwap(false, true) {
+		return nil
+	}
+	for ctx.Err() == nil && !s.drained() {
+		s.notify()
+		select {
+		case <-ctx.Done():
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+	close(s.done)
+	err := s.eng.Stop(context.Background())
+	<-s.stopped
+	return err
+}
+
+// drained reports whether every connection has been sent everything.
+func (s *Server) drained() bool {
+	s.mu.Lock()
+	loops := append([]*loopState(nil), s.loops...)
+	s.mu.Unlock()
+	for _, ls := range loops {
+		done := make(chan bool, 1)
+		if err := ls.el.Execute(context.Background(), gnet.RunnableFunc(func(context.Context) error {
+			done <- ls.drained()
+			return nil
+		})); err != nil {
+			return true
+		}
+		select {
+		case ok := <-done:
+			if !ok {
+				return false
+			}
+		case <-time.After(time.Second):
+			return false
+		}
+	}
+	return true
+}
+
+// notify wakes the pump; it never blocks.
+func (s *Server) notify() {
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+// pump schedules, on each event loop not already scheduled, a pass over
+// its connections.
+func (s *Server) pump() {
+	for {
+		select {
+		case <-s.done:
+			return
+		case <-s.wake:
+		}
+		s.schedule(false)
+	}
+}
+
+// tick runs the timers: hello timeouts, heartbeats, slow consumers.
+func (s *Server) tick() {
+	t := time.NewTicker(50 * time.Millisecond)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.done:
+			return
+		case <-t.C:
+		}
+		s.schedule(true)
+	}
+}
+
+// schedule queues, on each event loop not already scheduled, a pass over
+// its connections; timers: the pass runs the connections' timers too.
+func (s *Server) schedule(timers bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, ls := range s.loops {
+		if timers {
+			ls.timers.Store(true)
+		}
+		if ls.scheduled.CompareAndSwap(false, true) {
+			if ls.el.Execute(context.Background(), ls) != nil {
+				ls.scheduled.Store(false)
+			}
+		}
+	}
+}
+
+// loop returns the state of event loop el, making it on first use.
+func (s *Server) loop(el gnet.EventLoop) *loopState {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, ls := range s.loops {
+		if ls.el == el {
+			return ls
+		}
+	}
+	ls := &loopState{s: s, el: el, enc: NewEncoder(1 << 10), out: make([]byte, 0, outBatch+MaxFrameSize)}
+	s.loops = append(s.loops, ls)
+	return ls
+}
+
+// outBatch is how much a loop gathers for one connection before a write.
+const outBatch = 256 << 10
+
+// loopState is one event loop's: its connections and scratch buffers,
+// touched only on the loop's goroutine.
+type loopState struct {
+	s         *Server
+	el        gnet.EventLoop
+	conns     []*connState
+	scheduled atomic.Bool
+	timers    atomic.Bool // set by tick: the pass runs the timers
+	enc       *Encoder
+	out       []byte
+}
+
+// Run is a pass over the loop's connections (gnet.Runnable).
+func (ls *loopState) Run(context.Context) error {
+	ls.scheduled.Store(false)
+	now := time.Now()
+	timers := ls.timers.Swap(false)
+	for _, cs := range ls.conns {
+		if timers {
+			cs.timers(now)
+		}
+		cs.pump(now)
+	}
+	return nil
+}
+
+func (ls *loopState) drained() bool {
+	for _, cs := range ls.conns {
+		if cs.accepted && !cs.closing && (cs.rd.Behind() > 0 || cs.c.OutboundBuffered() > 0) {
+			return false
+		}
+	}
+	return true
+}
+
+func (ls *loopState) remove(cs *connState) {
+	for i, c := range ls.conns {
+		if c == cs {
+			ls.conns[i] = ls.conns[len(ls.conns)-1]
+			ls.conns[len(ls.conns)-1] = nil
+			ls.conns = ls.conns[:len(ls.conns)-1]
+			return
+		}
+	}
+}
+
+// connState is one client connection's, touched on its loop's goroutine
+// but for ready, which the book's writer fills.
+type connState struct {
+	id       uint64
+	c        gnet.Conn
+	ls       *loopState
+	opened   time.Time
+	accepted bool
+	closing  bool
+	rd       *ring.Reader
+	fr       *FrameReader
+	seq      uint64 // the last stream sequence sent
+	lastSent time.Time
+
+	// Subscriptions, as applied at their markers.
+	all       bool
+	allStream int
+	locs      map[uint16]int // locate -> stream; nil when none
+	suspended bool           // conflated: nothing but Status until the resync's marker
+	dropping  bool           // past QueueBytes: records skipped since slowSince
+	counted   bool           // the conflation is counted and logged
+	slowSince time.Time
+	reqID     uint64 // the last request submitted
+
+	mu    sync.Mutex
+	ready []*request // taken by the writer, applied at their markers
+}
+
+func (cs *connState) subscribed() bool { return cs.all || len(cs.locs) > 0 }
+
+// wants reports whether the connection takes stream records of loc.
+func (cs *connState) wants(stream int, loc uint16) bool {
+	if s, ok := cs.locs[loc]; ok {
+		return s == stream
+	}
+	return cs.all && cs.allStream == stream
+}
+
+// handler is the gnet event handler.
+type handler struct {
+	gnet.BuiltinEventEngine
+	s *Server
+}
+
+func (h *handler) OnBoot(eng gnet.Engine) gnet.Action {
+	s := h.s
+	s.eng = eng
+	fd, err := eng.Dup()
+	if err == nil {
+		sa, e := unix.Getsockname(fd)
+		unix.Close(fd)
+		if in, ok := sa.(*unix.SockaddrInet4); ok && e == nil {
+			s.addr = netip.AddrPortFrom(netip.AddrFrom4(in.Addr), uint16(in.Port))
+		} else if in6, ok := sa.(*unix.SockaddrInet6); ok && e == nil {
+			s.addr = netip.AddrPortFrom(netip.AddrFrom16(in6.Addr), uint16(in6.Port))
+		}
+	}
+	s.booted <- nil
+	return gnet.None
+}
+
+func (h *handler) OnOpen(c gnet.Conn) ([]byte, gnet.Action) {
+	s := h.s
+	if s.clients.Load() >= int64(s.cfg.MaxClients) || s.shutdown.Load() {
+		s.disconnects[DisconnectTooMany].Add(1)
+		e := NewEncoder(256)
+		e.Begin(1)
+		e.ServerError(tw.ErrorCodeInternal, []byte("too many clients"))
+		f, _ := e.Finish()
+		return f, gnet.Close
+	}
+	s.clients.Add(1)
+	ls := s.loop(c.EventLoop())
+	cs := &connState{id: s.nextID.Add(1), c: c, ls: ls, opened: time.Now(), fr: NewFrameReader(maxClientFrame)}
+	c.SetContext(cs)
+	ls.conns = append(ls.conns, cs)
+	return nil, gnet.None
+}
+
+// maxClientFrame bounds a client's frames: a Subscribe of every symbol of
+// the day fits.
+const maxClientFrame = 256 << 10
+
+func (h *handler) OnClose(c gnet.Conn, _ error) gnet.Action {
+	cs, ok := c.Context().(*connState)
+	if !ok {
+		return gnet.None
+	}
+	h.s.clients.Add(-1)
+	cs.closing = true
+	cs.ls.remove(cs)
+	if cs.accepted {
+		h.s.pub.submit(&request{conn: cs.id, closed: true})
+	}
+	return gnet.None
+}
+
+func (h *handler) OnTraffic(c gnet.Conn) gnet.Action {
+	cs, ok := c.Context().(*connState)
+	if !ok {
+		return gnet.Close
+	}
+	buf, _ := c.Next(-1)
+	for len(buf) > 0 && !cs.closing {
+		f, n, ok, err := cs.fr.Next(buf)
+		buf = buf[n:]
+		if err != nil {
+			cs.fail(DisconnectBadFrame, tw.ErrorCodeBadFrame, err.Error())
+			break
+		}
+		if !ok {
+			break
+		}
+		cs.frame(&f)
+	}
+	return gnet.None
+}
+
+// frame handles one frame from the client.
+func (cs *connState) frame(f *Frame) {
+	var m Message
+	for i := range f.Len() {
+		if cs.closing {
+			return
+		}
+		f.Message(i, &m)
+		t := m.Type()
+		if !cs.accepted {
+			if t != tw.BodyHello {
+				cs.fail(DisconnectProtocol, tw.ErrorCodeBadHello, "the first message must be a Hello")
+				return
+			}
+			cs.hello(&m)
+			continue
+		}
+		switch t {
+		case tw.BodySubscribe, tw.BodyUnsubscribe:
+			cs.subscribe(&m, t == tw.BodyUnsubscribe)
+		case tw.BodyHeartbeat:
+		case tw.BodyNONE:
+			// A message of a newer schema: skipped.
+		default:
+			cs.fail(DisconnectProtocol, tw.ErrorCodeProtocolViolation, fmt.Sprintf("a %s is not a client's message", tw.EnumNamesBody[t]))
+			return
+		}
+	}
+}
+
+func (cs *connState) hello(m *Message) {
+	s := cs.ls.s
+	var h tw.Hello
+	tab := m.Table()
+	h.Init(tab.Bytes, tab.Pos)
+	switch {
+	case h.Version() != ProtocolVersion:
+		cs.refuse(tw.ErrorCodeUnsupportedVersion, fmt.Sprintf("protocol version %d not served (this server speaks %d)", h.Version(), ProtocolVersion))
+		return
+	case s.cfg.Token != "" && subtle.ConstantTimeCompare(h.Token(), []byte(s.cfg.Token)) != 1:
+		cs.refuse(tw.ErrorCodeUnauthorized, "wrong token")
+		return
+	}
+	cs.accepted = true
+	cs.rd = s.ring.NewReader()
+	s.accepted.Add(1)
+	e := cs.ls.enc
+	e.Begin(cs.nextSeq())
+	e.HelloReply(true, nil, ProtocolVersion, uint32(s.cfg.Heartbeat/time.Millisecond))
+	cs.write(e)
+}
+
+// refuse answers a Hello with a refusal and closes.
+func (cs *connState) refuse(code tw.ErrorCode, reason string) {
+	s := cs.ls.s
+	s.disconnects[DisconnectRefused].Add(1)
+	s.cfg.Logf("client %s refused: %s", cs.c.RemoteAddr(), reason)
+	e := cs.ls.enc
+	e.Begin(cs.nextSeq())
+	e.HelloReply(false, []byte(reason), ProtocolVersion, 0)
+	cs.write(e)
+	cs.closing = true
+	cs.c.Close()
+}
+
+// fail sends a ServerError and closes, counting why.
+func (cs *connState) fail(reason int, code tw.ErrorCode, text string) {
+	s := cs.ls.s
+	s.disconnects[reason].Add(1)
+	s.cfg.Logf("client %s cut off: %s: %s", cs.c.RemoteAddr(), DisconnectReasons[reason], text)
+	e := cs.ls.enc
+	e.Begin(cs.nextSeq())
+	e.ServerError(code, []byte(text))
+	cs.write(e)
+	cs.closing = true
+	cs.c.Close()
+}
+
+func (cs *connState) nextSeq() uint64 {
+	cs.seq++
+	return cs.seq
+}
+
+// write sends e's frame now (small control frames only).
+func (cs *connState) write(e *Encoder) {
+	f, err := e.Finish()
+	if err != nil {
+		return
+	}
+	cs.c.Write(f)
+	cs.lastSent = time.Now()
+}
+
+// subscribe passes a Subscribe or Unsubscribe to the writer.
+func (cs *connState) subscribe(m *Message, unsub bool) {
+	tab := m.Table()
+	r := &request{conn: cs.id, sink: cs.take, unsub: unsub}
+	var stocks func(int, []byte) bool
+	var nStocks, nLocs int
+	if unsub {
+		var u tw.Unsubscribe
+		u.Init(tab.Bytes, tab.Pos)
+		r.all = u.AllStocks()
+		nStocks, nLocs = u.StocksLength(), u.LocatesLength()
+		for i := range nLocs {
+			r.locs = append(r.locs, u.Locates(i))
+		}
+		stocks = func(i int, _ []byte) bool {
+			r.stocks = append(r.stocks, append([]byte(nil), u.Stocks(i)...))
+			return true
+		}
+	} else {
+		var sub tw.Subscribe
+		sub.Init(tab.Bytes, tab.Pos)
+		r.all, r.depth, r.n = sub.AllStocks(), sub.Depth(), sub.N()
+		if r.depth > tw.DepthTop {
+			cs.fail(DisconnectProtocol, tw.ErrorCodeProtocolViolation, fmt.Sprintf("unknown depth %d", r.depth))
+			return
+		}
+		nStocks, nLocs = sub.StocksLength(), sub.LocatesLength()
+		for i := range nLocs {
+			r.locs = append(r.locs, sub.Locates(i))
+		}
+		stocks = func(i int, _ []byte) bool {
+			r.stocks = append(r.stocks, append([]byte(nil), sub.Stocks(i)...))
+			return true
+		}
+	}
+	for i := range nStocks {
+		stocks(i, nil)
+	}
+	cs.reqID++
+	r.id = cs.reqID
+	cs.ls.s.pub.submit(r)
+}
+
+// take is the request's sink: the writer hands the taken request over
+// before appending its marker.
+func (cs *connState) take(r *request) {
+	cs.mu.Lock()
+	cs.ready = append(cs.ready, r)
+	cs.mu.Unlock()
+}
+
+// timers runs the connection's timers.
+func (cs *connState) timers(now time.Time) {
+	s := cs.ls.s
+	switch {
+	case cs.closing:
+	case !cs.accepted:
+		if now.Sub(cs.opened) > s.cfg.HelloTimeout {
+			cs.fail(DisconnectHelloTimeout, tw.ErrorCodeHelloTimeout, fmt.Sprintf("no Hello within %v", s.cfg.HelloTimeout))
+		}
+	case now.Sub(cs.lastSent) >= s.cfg.Heartbeat && cs.c.OutboundBuffered() == 0:
+		e := cs.ls.enc
+		e.Begin(cs.nextSeq())
+		e.Heartbeat(s.pub.lastSeqPublished())
+		cs.write(e)
+	}
+}
+
+// pump copies to the connection what the ring holds for it.
+func (cs *connState) pump(now time.Time) {
+	if !cs.accepted || cs.closing {
+		return
+	}
+	s := cs.ls.s
+	if cs.c.OutboundBuffered() > s.cfg.QueueBytes {
+		// Past the bound: what comes is dropped; after SlowAfter the
+		// client is cut off, or conflated: counted now, resynchronised
+		// once it reads again.
+		if !cs.dropping {
+			cs.dropping, cs.slowSince, cs.counted = true, now, false
+		}
+		cs.rd.Skip()
+		if now.Sub(cs.slowSince) > s.cfg.SlowAfter {
+			if s.cfg.Disconnect {
+				cs.fail(DisconnectSlow, tw.ErrorCodeSlowConsumer, fmt.Sprintf("more than %d bytes queued for %v", s.cfg.QueueBytes, s.cfg.SlowAfter))
+			} else if !cs.counted {
+				cs.counted = true
+				s.conflations.Add(1)
+				s.cfg.Logf("client %s conflated: more than %d bytes queued for %v", cs.c.RemoteAddr(), s.cfg.QueueBytes, s.cfg.SlowAfter)
+			}
+		}
+		return
+	}
+	if cs.dropping {
+		cs.dropping = false
+		cs.conflate("the connection fell behind by more than queue_bytes", !cs.counted)
+	}
+	out := cs.ls.out[:0]
+	for {
+		mark := len(out)
+		n, err := cs.rd.Next(func(tag uint32, payload []byte) bool {
+			mark = len(out)
+			switch kind := int(tag >> 16); kind {
+			case recMarker:
+				if len(payload) == 16 && binary.LittleEndian.Uint64(payload) == cs.id {
+					out = cs.applyReady(out, binary.LittleEndian.Uint64(payload[8:]))
+				}
+			case recFeed:
+				if cs.subscribed() {
+					out = cs.appendFrame(out, payload)
+				}
+			default:
+				if !cs.suspended && cs.wants(kind, uint16(tag)) {
+					out = cs.appendFrame(out, payload)
+				}
+			}
+			return len(out) < outBatch
+		})
+		if errors.Is(err, ring.ErrLapped) {
+			out = out[:mark]
+			cs.flush(out)
+			out = out[:0]
+			cs.rd.Skip()
+			cs.conflate("the connection fell behind by more than the ring", true)
+			continue
+		}
+		if len(out) >= outBatch {
+			cs.flush(out)
+			out = out[:0]
+			if cs.c.OutboundBuffered() > s.cfg.QueueBytes {
+				return // the next pass drops and conflates
+			}
+			continue
+		}
+		if n == 0 || err != nil {
+			break
+		}
+	}
+	cs.flush(out)
+}
+
+func (cs *connState) flush(out []byte) {
+	if len(out) == 0 {
+		return
+	}
+	cs.c.Write(out)
+	cs.lastSent = time.Now()
+}
+
+// appendFrame appends a ring frame with the connection's next stream
+// sequence patched in.
+func (cs *connState) appendFrame(out, f []byte) []byte {
+	n := len(out)
+	out = append(out, f...)
+	patchSeq(out[n:], cs.nextSeq())
+	return out
+}
+
+// applyReady applies the requests the writer took, up to id: their
+// snapshots, then the subscription change.
+func (cs *connState) applyReady(out []byte, id uint64) []byte {
+	cs.mu.Lock()
+	k := 0
+	for k < len(cs.ready) && cs.ready[k].id <= id {
+		k++
+	}
+	rs := cs.ready[:k:k]
+	cs.ready = cs.ready[k:]
+	cs.mu.Unlock()
+	for _, r := range rs {
+		for b := r.out; len(b) >= PrefixSize; {
+			n := PrefixSize + int(binary.LittleEndian.Uint32(b))
+			out = cs.appendFrame(out, b[:n])
+			b = b[n:]
+		}
+		first := !cs.subscribed()
+		cs.applySubs(r)
+		// The feed's state, which a new subscriber has not seen, nor a
+		// conflated one, whose records were dropped.
+		if st := cs.ls.s.pub.status(); r.resync || (first && cs.subscribed() && st.state != tw.FeedStateLive) {
+			cs.suspended = cs.suspended && !r.resync
+			if r.resync && st.state == tw.FeedStateLive {
+				st.reason = "resynchronised after conflation"
+			}
+			e := cs.ls.enc
+			e.Begin(placeholderSeq)
+			e.Status(st.state, []byte(st.reason), st.seq, 0)
+			f, _ := e.Finish()
+			out = cs.appendFrame(out, f)
+		}
+	}
+	return out
+}
+
+// applySubs applies r's change to the subscriptions.
+func (cs *connState) applySubs(r *request) {
+	stream := depthStream(r.depth)
+	if r.all {
+		cs.all, cs.allStream = !r.unsub, stream
+		if r.unsub {
+			cs.locs = nil
+		}
+		return
+	}
+	for _, loc := range r.resolved {
+		if r.unsub {
+			delete(cs.locs, loc)
+			continue
+		}
+		if cs.locs == nil {
+			cs.locs = map[uint16]int{}
+		}
+		cs.locs[loc] = stream
+	}
+}
+
+// conflate drops what the connection was owed, tells it, and asks the
+// writer for fresh snapshots of everything it subscribes to; until they
+// come it is sent nothing else.
+func (cs *connState) conflate(why string, count bool) {
+	s := cs.ls.s
+	if count {
+		s.conflations.Add(1)
+		s.cfg.Logf("client %s conflated: %s", cs.c.RemoteAddr(), why)
+	}
+	// Requests taken whose markers were skipped: applied now, their
+	// snapshots superseded by the resynchronisation's.
+	cs.mu.Lock()
+	rs := cs.ready
+	cs.ready = nil
+	cs.mu.Unlock()
+	for _, r := range rs {
+		cs.applySubs(r)
+	}
+	e := cs.ls.enc
+	e.Begin(cs.nextSeq())
+	e.Status(tw.FeedStateConflated, []byte(why), s.pub.lastSeqPublished(), 0)
+	cs.write(e)
+	cs.suspended = true
+	var reqs []*request
+	if cs.all {
+		reqs = append(reqs, &request{all: true, depth: streamDepth(cs.allStream)})
+	}
+	byStream := [numStreams]*request{}
+	for loc, st := range cs.locs {
+		if byStream[st] == nil {
+			byStream[st] = &request{depth: streamDepth(st)}
+			reqs = append(reqs, byStream[st])
+		}
+		byStream[st].locs = append(byStream[st].locs, loc)
+	}
+	if len(reqs) == 0 {
+		reqs = append(reqs, &request{locs: nil}) // nothing subscribed: a marker to resume at
+	}
+	for i, r := range reqs {
+		cs.reqID++
+		r.conn, r.id, r.sink, r.resync = cs.id, cs.reqID, cs.take, i == len(reqs)-1
+		s.pub.submit(r)
+	}
+}
+
+// patchSeq writes seq into the stream_seq field of frame f (length prefix
+// included), which an Encoder built with a non-zero stream_seq, so that the
+// field is present.
+func patchSeq(f []byte, seq uint64) {
+	b := f[PrefixSize:]
+	root := binary.LittleEndian.Uint32(b)
+	vt := int64(root) - int64(int32(binary.LittleEndian.Uint32(b[root:])))
+	off := binary.LittleEndian.Uint16(b[vt+4:])
+	binary.LittleEndian.PutUint64(b[uint64(root)+uint64(off):], seq)
+}
+
+// quietLogger keeps gnet's own logging out of the daemon's output: what an
+// operator needs comes through ServerConfig.Logf.
+type quietLogger struct{}
+
+func (quietLogger) Debugf(string, ...any) {}
+func (quietLogger) Infof(string, ...any)  {}
+func (quietLogger) Warnf(string, ...any)  {}
+func (quietLogger) Errorf(string, ...any) {}
+func (quietLogger) Fatalf(format string, args ...any) {
+	panic(fmt.Sprintf(format, args...))
+}

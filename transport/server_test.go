@@ -1,0 +1,428 @@
+package transport_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"net"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/tickwire/tickwire/book"
+	"github.com/tickwire/tickwire/client"
+	"github.com/tickwire/tickwire/codec/itch"
+	"github.com/tickwire/tickwire/internal/gen"
+	"github.com/tickwire/tickwire/transport"
+	"github.com/tickwire/tickwire/transport/tw"
+)
+
+// session generates a session's raw ITCH messages and its expected books.
+func session(t testing.TB, messages, instruments int, seed uint64) (msgs [][]byte, books []byte) {
+	t.Helper()
+	var raw, want bytes.Buffer
+	if _, err := gen.Generate(gen.Config{Seed: seed, Messages: messages, Instruments: instruments}, gen.Outputs{ITCH: &raw, Books: &want}); err != nil {
+		t.Fatal(err)
+	}
+	b := raw.Bytes()
+	for len(b) >= 2 {
+		n := int(binary.BigEndian.Uint16(b))
+		msgs = append(msgs, b[2:2+n])
+		b = b[2+n:]
+	}
+	return msgs, want.Bytes()
+}
+
+// daemon is a book fed by one goroutine, as the live handler feeds it,
+// with a server publishing it.
+type daemon struct {
+	srv  *transport.Server
+	pub  *transport.Publisher
+	book *book.Book
+}
+
+func newDaemon(t testing.TB, cfg transport.ServerConfig) *daemon {
+	t.Helper()
+	if cfg.Listen == "" {
+		cfg.Listen = "127.0.0.1:0"
+	}
+	srv := transport.NewServer(cfg)
+	d := &daemon{srv: srv, pub: srv.Publisher()}
+	d.book = book.New(book.WithListener(d.pub))
+	d.pub.SetBook(d.book)
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		srv.Close(ctx)
+	})
+	return d
+}
+
+// play applies msgs from seq first, flushing every batch messages and
+// pausing every pause of them (so that clients may join mid-session).
+func (d *daemon) play(t testing.TB, msgs [][]byte, first uint64, batch int, each func(seq uint64)) {
+	for i, m := range msgs {
+		if err := itch.Check(m); err != nil {
+			t.Fatalf("message %d: %v", i, err)
+		}
+		seq := first + uint64(i)
+		d.book.Apply(seq, itch.Message(m))
+		if (i+1)%batch == 0 {
+			d.pub.Flush()
+			if each != nil {
+				each(seq)
+			}
+		}
+	}
+	d.pub.Flush()
+}
+
+// mirror runs a client until the end of the session and returns its books.
+func mirror(ctx context.Context, addr string, opts ...client.Option) ([]byte, error) {
+	c, err := client.Dial(ctx, addr, opts...)
+	if err != nil {
+		return nil, err
+	}
+	defer c.Close()
+	if err := c.Run(ctx, nil); err != nil {
+		return nil, err
+	}
+	if !c.Ended() {
+		return nil, errors.New("Run returned before the end of the session")
+	}
+	var b bytes.Buffer
+	err = c.Book().WriteBooks(&b)
+	return b.Bytes(), err
+}
+
+// TestMirrorsEqualTheBooks plays a generated session through a book and
+// the server to clients on loopback at every depth that carries levels, one
+// of them joining half-way, and checks every mirror writes the session's
+// books byte for byte.
+func TestMirrorsEqualTheBooks(t *testing.T) {
+	msgs, want := session(t, 60_000, 40, 7)
+	d := newDaemon(t, transport.ServerConfig{})
+	addr := d.srv.Addr().String()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+
+	type result struct {
+		name  string
+		books []byte
+		err   error
+	}
+	results := make(chan result, 8)
+	var wg sync.WaitGroup
+	start := func(name string, opts ...client.Option) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			b, err := mirror(ctx, addr, opts...)
+			results <- result{name, b, err}
+		}()
+	}
+	waitClients := func(n int64) {
+		for d.srv.Stats().Accepted < uint64(n) {
+			time.Sleep(time.Millisecond)
+		}
+	}
+	start("levels", client.WithDepth(client.DepthLevels, 0))
+	start("orders", client.WithDepth(client.DepthOrders, 0))
+	start("top 5", client.WithDepth(client.DepthTopN, 5))
+	waitClients(3)
+	time.Sleep(50 * time.Millisecond) // the subscriptions taken
+	half := uint64(len(msgs) / 2)
+	d.play(t, msgs, 1, 25, func(seq uint64) {
+		if seq == half {
+			start("joining", client.WithDepth(client.DepthLevels, 0))
+			waitClients(4)
+		}
+		if seq%1000 == 0 {
+			time.Sleep(time.Millisecond) // let the joiner's subscription be taken mid-session
+		}
+	})
+	d.pub.Status(tw.FeedStateEndOfSession, "end of session", uint64(len(msgs)))
+	wg.Wait()
+	close(results)
+	for r := range results {
+		if r.err != nil {
+			t.Errorf("%s: %v", r.name, r.err)
+			continue
+		}
+		t.Logf("%s: %d bytes of books, %d lines", r.name, len(r.books), bytes.Count(r.books, []byte("\n")))
+		if !bytes.Equal(r.books, want) {
+			t.Errorf("%s: mirror differs from the books (%d vs %d bytes)\n%s", r.name, len(r.books), len(want), firstDiff(r.books, want))
+		}
+	}
+}
+
+func firstDiff(a, b []byte) string {
+	la, lb := bytes.Split(a, []byte("\n")), bytes.Split(b, []byte("\n"))
+	for i := range min(len(la), len(lb)) {
+		if !bytes.Equal(la[i], lb[i]) {
+			return fmt.Sprintf("line %d:\n got %s\nwant %s", i+1, la[i], lb[i])
+		}
+	}
+	return fmt.Sprintf("%d lines vs %d", len(la), len(lb))
+}
+
+// rawClient is a test client speaking the protocol by hand.
+type rawClient struct {
+	t    testing.TB
+	conn net.Conn
+	fr   *transport.FrameReader
+	buf  []byte
+	rest []byte
+}
+
+func dialRaw(t testing.TB, addr string) *rawClient {
+	t.Helper()
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	return &rawClient{t: t, conn: conn, fr: transport.NewFrameReader(0), buf: make([]byte, 1<<16)}
+}
+
+// next returns the next frame's first message type and the message.
+func (c *rawClient) next(timeout time.Duration) (tw.Body, *transport.Message, error) {
+	c.conn.SetReadDeadline(time.Now().Add(timeout))
+	for {
+		if len(c.rest) > 0 {
+			f, n, ok, err := c.fr.Next(c.rest)
+			c.rest = c.rest[n:]
+			if err != nil {
+				return 0, nil, err
+			}
+			if ok {
+				var m transport.Message
+				f.Message(0, &m)
+				return m.Type(), &m, nil
+			}
+		}
+		n, err := c.conn.Read(c.buf)
+		if n == 0 {
+			return 0, nil, err
+		}
+		c.rest = c.buf[:n]
+	}
+}
+
+func errorCode(m *transport.Message) tw.ErrorCode {
+	var e tw.ServerError
+	tab := m.Table()
+	e.Init(tab.Bytes, tab.Pos)
+	return e.Code()
+}
+
+// expectError reads until a ServerError and the connection's close.
+func (c *rawClient) expectError(code tw.ErrorCode, timeout time.Duration) {
+	c.t.Helper()
+	for {
+		typ, m, err := c.next(timeout)
+		if err != nil {
+			c.t.Fatalf("waiting for ServerError %v: %v", code, err)
+		}
+		if typ == tw.BodyServerError {
+			if got := errorCode(m); got != code {
+				c.t.Fatalf("ServerError %v, want %v", got, code)
+			}
+			break
+		}
+	}
+	if _, _, err := c.next(timeout); err == nil {
+		c.t.Fatal("the connection stayed open after the ServerError")
+	}
+}
+
+// TestHostileClients: garbage, an oversized frame, a message before Hello,
+// no Hello at all and a wrong token are each cut off with the right error;
+// a subscriber beside them stays exact.
+func TestHostileClients(t *testing.T) {
+	d := newDaemon(t, transport.ServerConfig{Token: "s3cret", HelloTimeout: 300 * time.Millisecond})
+	addr := d.srv.Addr().String()
+	msgs, want := session(t, 20_000, 10, 3)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	done := make(chan []byte, 1)
+	go func() {
+		b, err := mirror(ctx, addr, client.WithToken("s3cret"))
+		if err != nil {
+			t.Errorf("good client: %v", err)
+		}
+		done <- b
+	}()
+	for d.srv.Stats().Accepted < 1 {
+		time.Sleep(time.Millisecond)
+	}
+
+	garbage := dialRaw(t, addr)
+	garbage.conn.Write([]byte("GET / HTTP/1.1\r\nHost: x\r\n\r\n"))
+	garbage.expectError(tw.ErrorCodeBadFrame, 2*time.Second)
+
+	huge := dialRaw(t, addr)
+	huge.conn.Write(binary.LittleEndian.AppendUint32(nil, 8<<20))
+	huge.expectError(tw.ErrorCodeBadFrame, 2*time.Second)
+
+	e := transport.NewEncoder(256)
+	early := dialRaw(t, addr)
+	e.Begin(1)
+	e.Subscribe(false, nil, nil, true, tw.DepthLevels, 0)
+	f, _ := e.Finish()
+	early.conn.Write(f)
+	early.expectError(tw.ErrorCodeBadHello, 2*time.Second)
+
+	silent := dialRaw(t, addr)
+	silent.expectError(tw.ErrorCodeHelloTimeout, 2*time.Second)
+
+	wrong := dialRaw(t, addr)
+	e.Begin(1)
+	e.Hello(transport.ProtocolVersion, []byte("guess"), nil)
+	f, _ = e.Finish()
+	wrong.conn.Write(f)
+	typ, m, err := wrong.next(2 * time.Second)
+	if err != nil || typ != tw.BodyHelloReply {
+		t.Fatalf("wrong token: %v %v", typ, err)
+	}
+	var r tw.HelloReply
+	tab := m.Table()
+	r.Init(tab.Bytes, tab.Pos)
+	if r.Accepted() || !bytes.Contains(r.Reason(), []byte("token")) {
+		t.Fatalf("wrong token: accepted %v, reason %q", r.Accepted(), r.Reason())
+	}
+	if _, err := client.Dial(ctx, addr, client.WithToken("nope")); !errors.Is(err, client.ErrRefused) {
+		t.Fatalf("client.Dial with a wrong token: %v", err)
+	}
+
+	d.play(t, msgs, 1, 20, nil)
+	d.pub.Status(tw.FeedStateEndOfSession, "end of session", uint64(len(msgs)))
+	if got := <-done; !bytes.Equal(got, want) {
+		t.Fatalf("the good client's mirror differs\n%s", firstDiff(got, want))
+	}
+	st := d.srv.Stats()
+	if st.Disconnects[transport.DisconnectBadFrame] != 2 || st.Disconnects[transport.DisconnectProtocol] != 1 ||
+		st.Disconnects[transport.DisconnectHelloTimeout] != 1 || st.Disconnects[transport.DisconnectRefused] != 2 {
+		t.Fatalf("disconnects %v", st.Disconnects)
+	}
+}
+
+// TestSlowConsumer: a client that subscribes and stops reading is
+// conflated (its queue bounded) or cut off, while another stays exact.
+func TestSlowConsumer(t *testing.T) {
+	for _, disconnect := range []bool{false, true} {
+		t.Run(fmt.Sprintf("disconnect=%v", disconnect), func(t *testing.T) {
+			d := newDaemon(t, transport.ServerConfig{QueueBytes: 256 << 10, SlowAfter: 200 * time.Millisecond, Disconnect: disconnect})
+			addr := d.srv.Addr().String()
+			msgs, want := session(t, 200_000, 50, 11)
+			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+			defer cancel()
+			done := make(chan []byte, 1)
+			go func() {
+				b, err := mirror(ctx, addr)
+				if err != nil {
+					t.Errorf("good client: %v", err)
+				}
+				done <- b
+			}()
+			slow := dialRaw(t, addr)
+			slow.conn.(*net.TCPConn).SetReadBuffer(4 << 10)
+			e := transport.NewEncoder(256)
+			e.Begin(1)
+			e.Hello(transport.ProtocolVersion, nil, []byte("slow"))
+			e.Subscribe(false, nil, nil, true, tw.DepthOrders, 0)
+			f, _ := e.Finish()
+			slow.conn.Write(f)
+			for d.srv.Stats().Accepted < 2 {
+				time.Sleep(time.Millisecond)
+			}
+			time.Sleep(50 * time.Millisecond)
+			d.play(t, msgs, 1, 10, func(seq uint64) {
+				if seq%20_000 == 0 {
+					time.Sleep(100 * time.Millisecond) // time for the bound to be noticed
+				}
+			})
+			d.pub.Status(tw.FeedStateEndOfSession, "end of session", uint64(len(msgs)))
+			if got := <-done; !bytes.Equal(got, want) {
+				t.Fatalf("the good client's mirror differs\n%s", firstDiff(got, want))
+			}
+			st := d.srv.Stats()
+			if disconnect && st.Disconnects[transport.DisconnectSlow] != 1 {
+				t.Fatalf("slow client not cut off: %+v", st)
+			}
+			if !disconnect && st.Conflations == 0 {
+				t.Fatalf("slow client not conflated: %+v", st)
+			}
+		})
+	}
+}
+
+// TestConflatedClientResynchronises: a client that stalls long enough to
+// be conflated, then reads again, gets Status Conflated, fresh snapshots
+// and Status Live, and ends the session exact.
+func TestConflatedClientResynchronises(t *testing.T) {
+	d := newDaemon(t, transport.ServerConfig{QueueBytes: 128 << 10, SlowAfter: 100 * time.Millisecond})
+	addr := d.srv.Addr().String()
+	msgs, want := session(t, 300_000, 50, 13)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	c, err := client.Dial(ctx, addr, client.WithDepth(client.DepthOrders, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	var states []tw.FeedState
+	stalled := false
+	done := make(chan error, 1)
+	go func() {
+		done <- c.Run(ctx, func(ev *client.Event) error {
+			if !stalled && ev.Message.IsUpdate() {
+				stalled = true
+				time.Sleep(1500 * time.Millisecond)
+			}
+			if ev.Message.Type() == tw.BodyStatus {
+				var s tw.Status
+				tab := ev.Message.Table()
+				s.Init(tab.Bytes, tab.Pos)
+				states = append(states, s.State())
+			}
+			return nil
+		})
+	}()
+	for d.srv.Stats().Accepted < 1 {
+		time.Sleep(time.Millisecond)
+	}
+	time.Sleep(50 * time.Millisecond)
+	d.play(t, msgs, 1, 10, func(seq uint64) {
+		if seq%50_000 == 0 {
+			time.Sleep(200 * time.Millisecond)
+		}
+	})
+	d.pub.Status(tw.FeedStateEndOfSession, "end of session", uint64(len(msgs)))
+	// The writer goes on flushing while idle, as the live handler's loop
+	// does, so that requests are taken.
+	for waiting := true; waiting; {
+		select {
+		case err = <-done:
+			waiting = false
+		case <-time.After(time.Millisecond):
+			d.pub.Flush()
+		}
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got bytes.Buffer
+	c.Book().WriteBooks(&got)
+	if !bytes.Equal(got.Bytes(), want) {
+		t.Fatalf("mirror differs after the conflation\n%s", firstDiff(got.Bytes(), want))
+	}
+	if d.srv.Stats().Conflations == 0 || len(states) < 2 || states[0] != tw.FeedStateConflated || states[len(states)-1] != tw.FeedStateEndOfSession {
+		t.Fatalf("conflations %d, states %v", d.srv.Stats().Conflations, states)
+	}
+}
