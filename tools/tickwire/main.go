@@ -4,6 +4,7 @@
 //	tickwire gen [flags]                 write a synthetic session and its expected books
 //	tickwire run --config FILE           the live handler
 //	tickwire sim [flags]                 play a session as the exchange would (multicast A/B, re-requests)
+//	tickwire subscribe [flags]           mirror a running daemon's books (the subscriber protocol)
 //
 // Run a subcommand with -h for its flags.
 package main
@@ -34,6 +35,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return simCmd(args[1:], stdout, stderr)
 	case "run":
 		return runCmd(args[1:], stdout, stderr)
+	case "subscribe":
+		return subscribeCmd(args[1:], stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		usage(stdout)
 		return 0
@@ -52,6 +55,7 @@ commands:
   gen      write a synthetic TotalView-ITCH session as a capture, with its expected books
   run      the live handler: MoldUDP64 lines A and B with recovery, books (--config FILE)
   sim      play a session as the exchange: MoldUDP64 multicast on lines A and B, re-request server
+  subscribe  mirror the daemon's books over the subscriber protocol (--addr HOST:PORT)
 
 Run 'tickwire <command> -h' for the command's flags.
 `)

@@ -1,0 +1,77 @@
+package transport
+
+import (
+	"testing"
+
+	"github.com/tickwire/tickwire/book"
+	"github.com/tickwire/tickwire/codec/itch"
+	"github.com/tickwire/tickwire/transport/ring"
+)
+
+// publisherBench is a book with a Publisher listening, every stream read,
+// and a cycle of messages that adds, executes, replaces and deletes orders
+// on a few instruments.
+func publisherBench(tb testing.TB) (*book.Book, *Publisher, func(i int)) {
+	r := ring.New(16 << 20)
+	p := NewPublisher(r, nil)
+	b := book.New(book.WithListener(p))
+	p.SetBook(b)
+	for s := range numStreams {
+		p.subs[s] = 1
+	}
+	var seq uint64
+	apply := func(m itch.Message) {
+		if err := itch.Check(m); err != nil {
+			tb.Fatal(err)
+		}
+		seq++
+		b.Apply(seq, m)
+	}
+	for loc := uint16(1); loc <= 8; loc++ {
+		apply(itch.Message((&itch.StockDirectoryMsg{Header: itch.Header{Locate: loc}, Stock: [8]byte{'S', byte('A' + loc), ' ', ' ', ' ', ' ', ' ', ' '}}).Append(nil)))
+	}
+	p.Flush()
+	var msg []byte
+	cycle := func(i int) {
+		loc := uint16(1 + i%8)
+		ref := uint64(1_000_000 + i*2)
+		msg = (&itch.AddOrderMsg{Header: itch.Header{Locate: loc}, Ref: ref, Side: itch.Buy, Shares: 300, Price: uint32(100_0000 + i%16*100)}).Append(msg[:0])
+		apply(msg)
+		msg = (&itch.OrderExecutedMsg{Header: itch.Header{Locate: loc}, Ref: ref, Shares: 100, Match: uint64(i)}).Append(msg[:0])
+		apply(msg)
+		msg = (&itch.OrderReplaceMsg{Header: itch.Header{Locate: loc}, OrigRef: ref, NewRef: ref + 1, Shares: 200, Price: uint32(100_0000 + i%16*100 + 50)}).Append(msg[:0])
+		apply(msg)
+		msg = (&itch.OrderDeleteMsg{Header: itch.Header{Locate: loc}, Ref: ref + 1}).Append(msg[:0])
+		apply(msg)
+		p.Flush()
+	}
+	return b, p, cycle
+}
+
+// TestPublisherNoAllocs: gathering changes, encoding them into every
+// stream and appending the frames to the ring allocate nothing in steady
+// state.
+func TestPublisherNoAllocs(t *testing.T) {
+	_, p, cycle := publisherBench(t)
+	for i := range 1000 {
+		cycle(i)
+	}
+	i := 1000
+	if a := testing.AllocsPerRun(1000, func() { cycle(i); i++ }); a != 0 {
+		t.Fatalf("%.1f allocations per cycle of 4 messages", a)
+	}
+	if p.Frames() == 0 {
+		t.Fatal("no frame published")
+	}
+}
+
+// BenchmarkPublisher measures the writer's cost per message: the book's
+// changes gathered, encoded into every depth's stream, appended to the ring.
+func BenchmarkPublisher(b *testing.B) {
+	_, _, cycle := publisherBench(b)
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		cycle(i)
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(4*b.N), "ns/msg")
+}
