@@ -3,8 +3,8 @@
 // (tickwire.fbs, Go code generated into tw/ by flatc 2.0.8 with make
 // generate), the TCP framing (FrameReader), the checks that make a hostile
 // frame safe to read (Validate), and the encoder and decoder of frames
-// (Encoder, Frame, Message). The server and the client library live in
-// other packages.
+// (Encoder, Frame, Message), and the server (Server, Publisher). The Go
+// client library is package client.
 //
 // # Format
 //
@@ -104,6 +104,35 @@
 // development VM), with no allocation in steady state. Unknown Body types, from a
 // newer schema, are skipped (Message.Type is BodyNONE); fields are only added
 // at the end of tables, union members at the end of Body.
+//
+// # Server
+//
+//	book writer goroutine                  gnet event loop(s)
+//	  Apply -> Publisher.Change              per connection: a ring cursor,
+//	  Flush: per instrument and depth          a subscription, a stream seq
+//	    stream, one frame, encoded once  ->  copy the records it wants, patch
+//	    ring.Append (never waits)              stream_seq, one write per batch
+//	  snapshots asked for: encoded here,     at the request's marker: write
+//	    then a marker record                   its snapshots, then subscribe
+//
+// The Publisher is the book's book.Listener. Each Flush encodes every
+// instrument's changes once per depth stream that has a subscriber (Orders:
+// Order*; Levels and TopN: LevelChanged for every level; Top: LevelChanged
+// for the best level; trades, trading state, Reg SHO and LULD in all three)
+// and appends each frame once to the fan-out ring (package ring); a
+// connection's stream sequence is patched into its copy. A Subscribe is
+// taken by the writer at its next Flush: it encodes the snapshots from the
+// book as it is then and appends a marker; the connection sends them when
+// its cursor reaches the marker and applies the subscription from there, so
+// that every update after a snapshot comes from a later feed message. A
+// TopN mirror is sent every level and shows N (it must learn the level that
+// moves up when one of the N goes).
+//
+// A connection whose unsent bytes pass ServerConfig.QueueBytes has what
+// follows dropped; after SlowAfter it is cut off (ServerError SlowConsumer)
+// or, conflating, counted and, once it reads again, sent Status Conflated,
+// fresh snapshots of everything it subscribes to, and the feed's state. A
+// connection lapped by the ring is conflated the same way.
 //
 // # Concurrency
 //
