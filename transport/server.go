@@ -445,19 +445,24 @@ func (h *handler) OnTraffic(c gnet.Conn) gnet.Action {
 		return gnet.Close
 	}
 	buf, _ := c.Next(-1)
+	cs.input(buf)
+	return gnet.None
+}
+
+// input handles bytes the client sent: every frame they complete.
+func (cs *connState) input(buf []byte) {
 	for len(buf) > 0 && !cs.closing {
 		f, n, ok, err := cs.fr.Next(buf)
 		buf = buf[n:]
 		if err != nil {
 			cs.fail(DisconnectBadFrame, tw.ErrorCodeBadFrame, err.Error())
-			break
+			return
 		}
 		if !ok {
-			break
+			return
 		}
 		cs.frame(&f)
 	}
-	return gnet.None
 }
 
 // frame handles one frame from the client.
