@@ -510,8 +510,8 @@ func (t *Transport) validate() error {
 		if a.IsMulticast() || a.Zone() != "" {
 			return bad("transport.listen", "%q: want a unicast address without a zone", t.Listen)
 		}
-		if !a.IsLoopback() && t.Token == "" && t.TLS.Cert == "" {
-			return bad("transport.listen", "%q is not a loopback address: set transport.token or transport.tls to serve beyond this host", t.Listen)
+		if !a.IsLoopback() && t.Token == "" {
+			return bad("transport.listen", "%q is not a loopback address: set transport.token to serve beyond this host", t.Listen)
 		}
 		t.ListenAddr = netip.AddrPortFrom(a, ap.Port())
 	}
@@ -523,18 +523,10 @@ func (t *Transport) validate() error {
 			return bad("transport.token", "has a character that is not printable ASCII")
 		}
 	}
-	if (t.TLS.Cert == "") != (t.TLS.Key == "") {
-		return bad("transport.tls", "cert and key go together")
-	}
-	for key, path := range map[string]string{"transport.tls.cert": t.TLS.Cert, "transport.tls.key": t.TLS.Key} {
-		if path == "" {
-			continue
-		}
-		if f, err := os.Open(path); err != nil {
-			return bad(key, "%v", err)
-		} else {
-			f.Close()
-		}
+	if t.TLS.Cert != "" || t.TLS.Key != "" {
+		// gnet, the server's event loops, has no TLS; a proxy in front
+		// (stunnel, haproxy) terminates it for clients beyond the host.
+		return bad("transport.tls", "TLS is not served by the subscriber server yet: terminate it in front (stunnel or haproxy) and keep transport.listen on loopback")
 	}
 	if t.SlowConsumer != "conflate" && t.SlowConsumer != "disconnect" {
 		return bad("transport.slow_consumer", "%q: want conflate or disconnect", t.SlowConsumer)

@@ -87,7 +87,7 @@ func TestRefusedNamingTheKey(t *testing.T) {
 		{minimal + "transport: {listen: nowhere}\n", "transport.listen"},
 		{minimal + "transport: {listen: 239.1.1.1:27100}\n", "transport.listen"},
 		{minimal + "transport: {token: \"a\\tb\"}\n", "transport.token"},
-		{minimal + "transport: {tls: {cert: /nonexistent.pem, key: /nonexistent.key}}\n", "transport.tls.cert"},
+		{minimal + "transport: {tls: {cert: /nonexistent.pem, key: /nonexistent.key}}\n", "transport.tls: TLS is not served"},
 		{minimal + "transport: {tls: {cert: /etc/hostname}}\n", "transport.tls"},
 		{minimal + "transport: {slow_consumer: wait}\n", "transport.slow_consumer"},
 		{minimal + "transport: {queue_bytes: 100}\n", "transport.queue_bytes"},
