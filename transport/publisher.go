@@ -29,6 +29,7 @@ const (
 const (
 	recFeed   = 8 // a frame for every subscriber: Status
 	recMarker = 9 // a subscription request taken: payload the connection's id
+	recResync = 10 // the book was rebuilt: every connection resynchronises
 )
 
 // placeholderSeq is the stream_seq every frame in the ring is encoded with,
@@ -142,6 +143,10 @@ type Publisher struct {
 
 	statusMu sync.Mutex
 	last     feedStatus
+	// muted: the book is being rebuilt from a snapshot (Status
+	// Recovering): its changes are not sent; the next Status Live makes
+	// every connection resynchronise from fresh snapshots.
+	muted bool
 
 	frames  atomic.Uint64 // frames appended, for tests and metrics
 	seqSeen atomic.Uint64 // lastSeq as of the latest Flush, for other goroutines
@@ -197,6 +202,9 @@ func (p *Publisher) Frames() uint64 { return p.frames.Load() }
 
 // Change implements book.Listener.
 func (p *Publisher) Change(c *book.Change) {
+	if p.muted {
+		return // a rebuild: the clients get fresh snapshots after it
+	}
 	p.pend = append(p.pend, pubChange{c: *c, next: -1})
 	pc := &p.pend[len(p.pend)-1]
 	pc.c.Msg = nil
@@ -274,6 +282,8 @@ func (p *Publisher) Flush() {
 // gathered so far.
 func (p *Publisher) Status(state tw.FeedState, reason string, feedSeq uint64) {
 	p.flushChanges()
+	resync := p.muted && state != tw.FeedStateRecovering
+	p.muted = state == tw.FeedStateRecovering
 	p.statusMu.Lock()
 	p.last = feedStatus{state, reason, feedSeq}
 	p.statusMu.Unlock()
@@ -281,6 +291,9 @@ func (p *Publisher) Status(state tw.FeedState, reason string, feedSeq uint64) {
 	e.Begin(placeholderSeq)
 	e.Status(state, []byte(reason), feedSeq, 0)
 	p.appendFrame(recFeed<<16, e)
+	if resync {
+		p.ring.Append(recResync<<16, nil)
+	}
 	if p.notify != nil {
 		p.notify()
 	}

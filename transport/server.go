@@ -53,6 +53,12 @@ type ServerConfig struct {
 	// Logf, if set, receives one line per event worth an operator's eye
 	// (a client refused, conflated, cut off).
 	Logf func(format string, args ...any)
+	// OnWrite, if set, is called on the event loop right after each write
+	// of published frames to a connection, with the bytes written (whole
+	// frames with their prefixes, valid only during the call): a hook for
+	// latency measurements. It must be quick and must not keep b. Unset,
+	// it costs a nil check per write.
+	OnWrite func(b []byte)
 }
 
 func (c *ServerConfig) resolve() {
@@ -363,6 +369,7 @@ type connState struct {
 	suspended bool           // conflated: nothing but Status until the resync's marker
 	dropping  bool           // past QueueBytes: records skipped since slowSince
 	counted   bool           // the conflation is counted and logged
+	resync    bool           // a resync record reached: resynchronise
 	slowSince time.Time
 	reqID     uint64 // the last request submitted
 
@@ -669,6 +676,11 @@ func (cs *connState) pump(now time.Time) {
 				if cs.subscribed() {
 					out = cs.appendFrame(out, payload)
 				}
+			case recResync:
+				if cs.subscribed() {
+					cs.resync = true
+					return false // after what was gathered: then resynchronise
+				}
 			default:
 				if !cs.suspended && cs.wants(kind, uint16(tag)) {
 					out = cs.appendFrame(out, payload)
@@ -676,6 +688,19 @@ func (cs *connState) pump(now time.Time) {
 			}
 			return len(out) < outBatch
 		})
+		if cs.resync {
+			cs.resync = false
+			past := false
+			cs.rd.Next(func(uint32, []byte) bool { // past the resync record alone
+				took := !past
+				past = true
+				return took
+			})
+			cs.flush(out)
+			out = out[:0]
+			cs.conflate("the daemon rebuilt its books from a snapshot", false)
+			continue
+		}
 		if errors.Is(err, ring.ErrLapped) {
 			out = out[:mark]
 			cs.flush(out)
@@ -704,6 +729,9 @@ func (cs *connState) flush(out []byte) {
 		return
 	}
 	cs.c.Write(out)
+	if f := cs.ls.s.cfg.OnWrite; f != nil {
+		f(out)
+	}
 	cs.lastSent = time.Now()
 }
 

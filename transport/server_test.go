@@ -426,3 +426,50 @@ func TestConflatedClientResynchronises(t *testing.T) {
 		t.Fatalf("conflations %d, states %v", d.srv.Stats().Conflations, states)
 	}
 }
+
+// TestRebuildResynchronises: when the daemon rebuilds its book (Status
+// Recovering, the book emptied and refilled, Status Live), every client is
+// sent fresh snapshots and ends exact.
+func TestRebuildResynchronises(t *testing.T) {
+	d := newDaemon(t, transport.ServerConfig{})
+	addr := d.srv.Addr().String()
+	msgs, want := session(t, 40_000, 20, 17)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	done := make(chan []byte, 2)
+	for _, depth := range []client.Depth{client.DepthLevels, client.DepthOrders} {
+		go func() {
+			b, err := mirror(ctx, addr, client.WithDepth(depth, 0))
+			if err != nil {
+				t.Errorf("depth %d: %v", depth, err)
+			}
+			done <- b
+		}()
+	}
+	for d.srv.Stats().Accepted < 2 {
+		time.Sleep(time.Millisecond)
+	}
+	time.Sleep(50 * time.Millisecond)
+	half := len(msgs) / 2
+	d.play(t, msgs[:half], 1, 20, nil)
+	// The rebuild: what a snapshot gives, applied to an emptied book.
+	d.pub.Status(tw.FeedStateRecovering, "rebuilding", uint64(half))
+	d.book.Reset()
+	d.play(t, msgs[:half], 1, 1000, nil)
+	d.pub.Status(tw.FeedStateLive, "", uint64(half))
+	d.play(t, msgs[half:], uint64(half)+1, 20, nil)
+	d.pub.Status(tw.FeedStateEndOfSession, "end of session", uint64(len(msgs)))
+	for range 2 {
+		select {
+		case got := <-done:
+			if !bytes.Equal(got, want) {
+				t.Fatalf("mirror differs after the rebuild\n%s", firstDiff(got, want))
+			}
+		case <-time.After(20 * time.Second):
+			for range 100 {
+				d.pub.Flush()
+			}
+			t.Fatal("no end")
+		}
+	}
+}
