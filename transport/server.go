@@ -666,6 +666,9 @@ func (cs *connState) pump(now time.Time) {
 	for {
 		mark := len(out)
 		n, err := cs.rd.Next(func(tag uint32, payload []byte) bool {
+			if len(out) >= outBatch {
+				return false // not taken: seen again by the next call
+			}
 			mark = len(out)
 			switch kind := int(tag >> 16); kind {
 			case recMarker:
@@ -686,7 +689,7 @@ func (cs *connState) pump(now time.Time) {
 					out = cs.appendFrame(out, payload)
 				}
 			}
-			return len(out) < outBatch
+			return true
 		})
 		if cs.resync {
 			cs.resync = false

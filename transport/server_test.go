@@ -149,6 +149,7 @@ func TestMirrorsEqualTheBooks(t *testing.T) {
 	d.pub.Status(tw.FeedStateEndOfSession, "end of session", uint64(len(msgs)))
 	wg.Wait()
 	close(results)
+	t.Logf("server: %+v", d.srv.Stats())
 	for r := range results {
 		if r.err != nil {
 			t.Errorf("%s: %v", r.name, r.err)
