@@ -171,6 +171,15 @@ type FaultHandler interface {
 	Fault(err error)
 }
 
+// ReadHandler is implemented by a Handler that wants to know when the
+// messages of one read have all been delivered (to write out what they
+// produced in one go). ReadDone is called on the event loop after each read
+// from the server, after that read's Message calls; it must not block for
+// long.
+type ReadHandler interface {
+	ReadDone()
+}
+
 // Stats counts a session's traffic.
 type Stats struct {
 	Messages       uint64 // Sequenced Data packets delivered
@@ -496,6 +505,9 @@ func (e *events) OnTraffic(c gnet.Conn) gnet.Action {
 		cs.partialSince.Store(now)
 	}
 	s.c.pending.Store(uint64(pending))
+	if rh, ok := s.h.(ReadHandler); ok {
+		rh.ReadDone()
+	}
 	switch {
 	case err == nil:
 		return gnet.None

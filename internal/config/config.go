@@ -18,127 +18,21 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/tickwire/tickwire/feed/live"
 )
 
-// Config is the whole handler configuration.
+// Config is the whole handler configuration. The feed: and book:
+// sections are the live handler's own configuration (live.Config), declared
+// there once; this package reads and validates them.
 type Config struct {
-	Feed Feed `yaml:"feed"`
-	Book Book `yaml:"book"`
+	live.Config `yaml:",inline"`
 	// Transport is the subscriber server (redistribution to strategy
 	// clients).
 	Transport Transport `yaml:"transport"`
 	// BooksOnExit, when set, is where the final books are written as JSON
 	// Lines on a clean shutdown (SIGTERM, SIGINT, end of session).
 	BooksOnExit string `yaml:"books_on_exit"`
-}
-
-// Feed describes one MoldUDP64 feed received on two lines.
-type Feed struct {
-	Session    string    `yaml:"session"`
-	Interface  string    `yaml:"interface"`
-	LineA      Line      `yaml:"line_a"`
-	LineB      Line      `yaml:"line_b"`
-	RecvBuffer int       `yaml:"recv_buffer"`
-	Poll       string    `yaml:"poll"`
-	MaxJump    uint64    `yaml:"max_jump"`
-	CPU        int       `yaml:"cpu"`
-	Hold       Hold      `yaml:"hold"`
-	Rerequest  Rerequest `yaml:"rerequest"`
-	Snapshot   Snapshot  `yaml:"snapshot"`
-	SoupBinTCP SoupFeed  `yaml:"soupbintcp"`
-	// DatagramSize is the receive slot size in bytes: a datagram longer
-	// than this is truncated (counted as such, and lost). Default
-	// DefaultDatagramSize, for jumbo frames.
-	DatagramSize int `yaml:"datagram_size"`
-	// PollSpin, with poll epoll, is how long the receive loop polls
-	// without sleeping before it sleeps in epoll_wait (mcast.Poller.SetSpin).
-	PollSpin time.Duration `yaml:"poll_spin"`
-	// EndQuiet is how long a line must be silent before it is no longer
-	// counted among the lines that must agree on the end of session.
-	EndQuiet time.Duration `yaml:"end_quiet"`
-}
-
-// Defaults and bounds of the keys that need a name in code.
-const (
-	// DefaultDatagramSize receives an Ethernet jumbo frame (up to 9216
-	// bytes) whole.
-	DefaultDatagramSize = 9216
-	// MinDatagramSize is the UDP payload of a standard 1500-byte Ethernet
-	// frame over IPv4 (1500 − 20 IP − 8 UDP): a smaller slot would
-	// truncate datagrams every network delivers.
-	MinDatagramSize = 1472
-	// MaxDatagramSize is the largest UDP payload an IPv4 datagram can
-	// carry (65535 − 20 − 8): a larger slot is never filled.
-	MaxDatagramSize = 65507
-	// HeartbeatInterval is the MoldUDP64 heartbeat interval of an idle
-	// line: feed.end_quiet must exceed it, or a live line falls silent
-	// between two heartbeats.
-	HeartbeatInterval = time.Second
-	// SoupSilenceTimeout is how long a silent SoupBinTCP server is
-	// tolerated: feed.soupbintcp.packet_timeout beyond it never fires first.
-	SoupSilenceTimeout = 15 * time.Second
-)
-
-// SoupFeed, when Server is set, takes the feed over SoupBinTCP instead of
-// multicast: ITCH messages in Sequenced Data packets, sequenced by the
-// session (line_a and line_b are then not used).
-type SoupFeed struct {
-	Server   string `yaml:"server"`
-	Username string `yaml:"username"`
-	Password string `yaml:"password"`
-	// Session to log in to; empty: the server's current session.
-	Session string `yaml:"session"`
-	// PacketTimeout is how long a SoupBinTCP packet may take to arrive
-	// whole once its first byte has: a server (or an attacker) that
-	// starts a packet and stalls is dropped after it.
-	PacketTimeout time.Duration `yaml:"packet_timeout"`
-
-	ServerAddr netip.AddrPort `yaml:"-"`
-}
-
-// Snapshot configures the GLIMPSE snapshot server (SoupBinTCP): the book
-// is built from it at start (a late join) and rebuilt from it when gap
-// recovery fails.
-type Snapshot struct {
-	Server   string        `yaml:"server"`
-	Username string        `yaml:"username"`
-	Password string        `yaml:"password"`
-	Timeout  time.Duration `yaml:"timeout"`
-	// MaxBytes and MaxOrders bound a snapshot: one larger (in message
-	// bytes, or in orders live at its end) is refused rather than held.
-	MaxBytes  int64 `yaml:"max_bytes"`
-	MaxOrders int   `yaml:"max_orders"`
-
-	ServerAddr netip.AddrPort `yaml:"-"`
-}
-
-// Line is one multicast line.
-type Line struct {
-	Group  string `yaml:"group"`
-	Source string `yaml:"source"`
-
-	GroupAddr  netip.AddrPort `yaml:"-"`
-	SourceAddr netip.Addr     `yaml:"-"`
-}
-
-// Hold bounds what waits ahead of a hole.
-type Hold struct {
-	Packets int `yaml:"packets"`
-	Bytes   int `yaml:"bytes"`
-}
-
-// Rerequest configures gap recovery from the MoldUDP64 re-request server.
-type Rerequest struct {
-	Server         string        `yaml:"server"`
-	FillTime       time.Duration `yaml:"fill_time"`
-	MaxOutstanding int           `yaml:"max_outstanding"`
-	MaxCount       int           `yaml:"max_count"`
-	Timeout        time.Duration `yaml:"timeout"`
-	Backoff        float64       `yaml:"backoff"`
-	MaxRetries     int           `yaml:"max_retries"`
-	MaxAge         time.Duration `yaml:"max_age"`
-
-	ServerAddr netip.AddrPort `yaml:"-"`
 }
 
 // Transport configures the server strategy clients subscribe to.
@@ -173,12 +67,6 @@ type TLS struct {
 
 // DefaultTransportListen is the subscriber server's default address.
 const DefaultTransportListen = "127.0.0.1:27100"
-
-// Book sizes the order book.
-type Book struct {
-	Orders      int `yaml:"orders"`
-	Instruments int `yaml:"instruments"`
-}
 
 // Load reads and validates the configuration file at path.
 func Load(path string) (*Config, error) {
@@ -220,20 +108,7 @@ func Parse(r io.Reader) (*Config, error) {
 // Default returns the defaults every key falls back to.
 func Default() *Config {
 	return &Config{
-		Feed: Feed{
-			Poll:         "epoll",
-			MaxJump:      1 << 24,
-			CPU:          -1,
-			RecvBuffer:   16 << 20,
-			DatagramSize: DefaultDatagramSize,
-			EndQuiet:     3 * time.Second,
-			Hold:         Hold{Packets: 4096, Bytes: 8 << 20},
-			Snapshot:     Snapshot{Timeout: 30 * time.Second, MaxBytes: 2 << 30, MaxOrders: 20_000_000},
-			SoupBinTCP:   SoupFeed{PacketTimeout: 5 * time.Second},
-			Rerequest: Rerequest{FillTime: 2 * time.Millisecond, MaxOutstanding: 8, MaxCount: 500,
-				Timeout: 50 * time.Millisecond, Backoff: 2, MaxRetries: 5, MaxAge: 5 * time.Second},
-		},
-		Book: Book{Orders: 1 << 16, Instruments: 1 << 14},
+		Config: live.Default(),
 		Transport: Transport{Listen: DefaultTransportListen, SlowConsumer: "conflate", QueueBytes: 4 << 20,
 			SlowAfter: time.Second, HelloTimeout: 5 * time.Second, MaxClients: 16384},
 	}
@@ -363,12 +238,12 @@ func (c *Config) validate() error {
 			}
 		}
 	}
-	if err := duration("feed.soupbintcp.packet_timeout", f.SoupBinTCP.PacketTimeout, 100*time.Millisecond, SoupSilenceTimeout, false); err != nil {
+	if err := duration("feed.soupbintcp.packet_timeout", f.SoupBinTCP.PacketTimeout, 100*time.Millisecond, live.SoupSilenceTimeout, false); err != nil {
 		return err
 	}
 	for _, l := range []struct {
 		key  string
-		line *Line
+		line *live.Line
 	}{{"feed.line_a", &f.LineA}, {"feed.line_b", &f.LineB}} {
 		if f.SoupBinTCP.Server != "" && l.line.Group == "" {
 			continue // a SoupBinTCP feed needs no multicast lines
@@ -405,9 +280,9 @@ func (c *Config) validate() error {
 	if f.RecvBuffer < 64<<10 || f.RecvBuffer > 1<<30 {
 		return bad("feed.recv_buffer", "%d bytes: want 64 KiB to 1 GiB", f.RecvBuffer)
 	}
-	if f.DatagramSize < MinDatagramSize || f.DatagramSize > MaxDatagramSize {
+	if f.DatagramSize < live.MinDatagramSize || f.DatagramSize > live.MaxDatagramSize {
 		return bad("feed.datagram_size", "%d bytes: want %d (a 1500-byte Ethernet frame's UDP payload) to %d (the largest UDP payload over IPv4)",
-			f.DatagramSize, MinDatagramSize, MaxDatagramSize)
+			f.DatagramSize, live.MinDatagramSize, live.MaxDatagramSize)
 	}
 	if f.Poll != "epoll" && f.Poll != "busy" {
 		return bad("feed.poll", "%q: want epoll or busy", f.Poll)
@@ -426,7 +301,7 @@ func (c *Config) validate() error {
 			return bad("feed.cpu", "%d: %v", f.CPU, err)
 		}
 	}
-	if err := duration("feed.end_quiet", f.EndQuiet, HeartbeatInterval, time.Minute, true); err != nil {
+	if err := duration("feed.end_quiet", f.EndQuiet, live.HeartbeatInterval, time.Minute, true); err != nil {
 		return err
 	}
 	if f.Hold.Packets < 16 || f.Hold.Packets > 1<<20 {

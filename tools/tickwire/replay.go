@@ -130,18 +130,7 @@ func replayFiles(paths []string, cfg pipeline.Config, shards int, booksPath, sym
 }
 
 func writeBooks(path string, g *pipeline.Group, stdout io.Writer) error {
-	if path == "-" {
-		return pipeline.WriteBooks(stdout, g)
-	}
-	f, err := os.Create(path)
-	if err != nil {
-		return err
-	}
-	if err := pipeline.WriteBooks(f, g); err != nil {
-		f.Close()
-		return fmt.Errorf("%s: %w", path, err)
-	}
-	return f.Close()
+	return writeOutput(path, stdout, func(w io.Writer) error { return pipeline.WriteBooks(w, g) })
 }
 
 // progressFunc returns a callback printing a progress line on stderr when it

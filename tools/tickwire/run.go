@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"flag"
@@ -8,13 +9,12 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"strings"
-	"sync/atomic"
+	"sync"
 	"syscall"
 	"time"
 
+	"github.com/tickwire/tickwire/feed/live"
 	"github.com/tickwire/tickwire/internal/config"
-	"github.com/tickwire/tickwire/internal/pipeline"
 )
 
 func runCmd(args []string, stdout, stderr io.Writer) int {
@@ -46,85 +46,78 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 	if *booksExit != "" {
 		cfg.BooksOnExit = *booksExit
 	}
-	if cfg.Feed.SoupBinTCP.ServerAddr.IsValid() {
-		return runSoup(cfg, *exitOnEnd, *top, stdout, stderr)
-	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	h, err := newHandler(cfg, stderr)
+	h, err := live.New(cfg.Config, &prefixWriter{w: stderr, prefix: "tickwire run: "}, live.Hooks{})
 	if err != nil {
 		return fail(1, err)
 	}
-	defer h.close()
-	var stopping atomic.Bool
-	go func() { <-ctx.Done(); stopping.Store(true) }()
+	defer h.Close()
 
 	start := time.Now()
-	err = h.loop(&stopping, *exitOnEnd)
+	err = h.Run(ctx, *exitOnEnd)
 	elapsed := time.Since(start)
-	if h.fetch != nil {
-		h.fetch.stop()
-		h.fetch = nil
-		h.markStale("shut down while a snapshot was being fetched")
+	if !h.Started() {
+		if err != nil {
+			return fail(1, err)
+		}
+		return 0
 	}
-	h.writeSummary(stdout, elapsed, *top)
+	h.WriteSummary(stdout, elapsed, *top)
 	if err != nil {
 		return fail(1, err)
 	}
 	if cfg.BooksOnExit != "" {
-		if err := writeBooks(cfg.BooksOnExit, &pipeline.Group{P: []*pipeline.Pipeline{h.p}}, stdout); err != nil {
+		if err := writeOutput(cfg.BooksOnExit, stdout, h.WriteBooks); err != nil {
 			return fail(1, err)
 		}
 	}
-	if *exitOnEnd && !h.trusted() {
+	if *exitOnEnd && !h.Trusted() {
 		return fail(1, errors.New("the session ended, but the books may be wrong (see the summary)"))
 	}
 	return 0
 }
 
-// trusted reports whether the books are known to be right: not stale, and
-// no gap given up since they were last built.
-func (h *handler) trusted() bool { return !h.stale && h.p.Stats().Gaps == h.gapsAtBuild }
+// writeOutput writes, with write, the file at path, or stdout when path is
+// "-".
+func writeOutput(path string, stdout io.Writer, write func(io.Writer) error) error {
+	if path == "-" {
+		return write(stdout)
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := write(f); err != nil {
+		f.Close()
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	return f.Close()
+}
 
-// writeSummary prints what the handler did, and says the session ended
-// with every message accounted for only when that is known: the lines
-// agreed on the end of session, no gap was given up since the books were
-// last built, and the books are not stale.
-func (h *handler) writeSummary(w io.Writer, elapsed time.Duration, top int) {
-	cfg := h.cfg
-	g := &pipeline.Group{P: []*pipeline.Pipeline{h.p}}
-	g.WriteSummary(w, pipeline.Summary{Inputs: []string{cfg.Feed.LineA.Group, cfg.Feed.LineB.Group}, Format: "live MoldUDP64", Elapsed: elapsed, Top: top})
-	fst := h.p.FeedStats()
-	fmt.Fprintf(w, "recovery    %d requests (%d messages), %d retries, %d recovered, %d given up, %d overflow, %d evicted, %d answers clipped\n",
-		fst.Requests, fst.RequestedMessages, fst.Retries, fst.Recovered, fst.GivenUp, fst.RecoveryOverflow, fst.Evicted, fst.Clipped)
-	fmt.Fprintf(w, "untrusted   %d implausible sequence, %d unsolicited answers, %d not from the re-request server, %d truncated, %d after the end, %d contradicted ends, %d jumps taken, %d discarded at the end\n",
-		fst.Implausible, fst.Unsolicited, h.faults.total(faultForeign), h.faults.total(faultTruncated), fst.AfterEnd, fst.Contradicted, fst.Jumps, fst.Discarded)
-	drops := "kernel      drops:"
-	for line, s := range h.socks {
-		drops += fmt.Sprintf(" %s %d,", lineNames[line], s.Drops())
+// prefixWriter puts prefix before each line written to w, the whole of
+// one Write in one Write to w. It is safe for concurrent use.
+type prefixWriter struct {
+	mu     sync.Mutex
+	w      io.Writer
+	prefix string
+	buf    []byte
+}
+
+func (p *prefixWriter) Write(b []byte) (int, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.buf = p.buf[:0]
+	for rest := b; len(rest) > 0; {
+		line := rest
+		if i := bytes.IndexByte(rest, '\n'); i >= 0 {
+			line = rest[:i+1]
+		}
+		p.buf = append(append(p.buf, p.prefix...), line...)
+		rest = rest[len(line):]
 	}
-	fmt.Fprintln(w, strings.TrimSuffix(drops, ","))
-	if l := h.lat; l.TotalCount() > 0 {
-		us := func(q float64) float64 { return float64(l.ValueAtQuantile(q)) / 1e3 }
-		fmt.Fprintf(w, "latency     kernel receive -> book updated, %d packets (%s poll): p50 %.1f us, p99 %.1f us, p99.9 %.1f us, max %.1f us\n",
-			l.TotalCount(), cfg.Feed.Poll, us(50), us(99), us(99.9), float64(l.Max())/1e3)
+	if _, err := p.w.Write(p.buf); err != nil {
+		return 0, err
 	}
-	if n, _ := h.p.SnapshotStats(); n > 0 || h.rebuilds > 0 {
-		fmt.Fprintf(w, "snapshot    %d snapshot messages applied, %d snapshot(s) taken\n", n, h.rebuilds)
-	}
-	gaps := h.p.Stats().Gaps - h.gapsAtBuild
-	switch {
-	case h.stale:
-		fmt.Fprintf(w, "books       STALE: %s\n", h.staleWhy)
-	case gaps > 0:
-		fmt.Fprintf(w, "books       may be wrong: %d gap(s) given up\n", gaps)
-	}
-	switch ended := h.p.Finished(); {
-	case ended && !h.stale && gaps == 0:
-		fmt.Fprintf(w, "session     ended at sequence %d (end of session agreed by the lines, every message accounted for)\n", h.p.Arbiter().EndSeq())
-	case ended:
-		fmt.Fprintf(w, "session     ended at sequence %d (end of session agreed by the lines; NOT every message accounted for)\n", h.p.Arbiter().EndSeq())
-	default:
-		fmt.Fprintf(w, "session     not ended (next sequence %d)\n", h.p.Arbiter().Next())
-	}
+	return len(b), nil
 }
