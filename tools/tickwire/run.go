@@ -48,15 +48,27 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	h, err := live.New(cfg.Config, &prefixWriter{w: stderr, prefix: "tickwire run: "}, live.Hooks{})
+	logw := &prefixWriter{w: stderr, prefix: "tickwire run: "}
+	subs, err := serveSubscribers(cfg.Transport, logw)
 	if err != nil {
 		return fail(1, err)
+	}
+	h, err := live.New(cfg.Config, logw, subs.hooks())
+	if err != nil {
+		subs.close()
+		return fail(1, err)
+	}
+	if subs != nil {
+		subs.h = h
 	}
 	defer h.Close()
 
 	start := time.Now()
 	err = h.Run(ctx, *exitOnEnd)
 	elapsed := time.Since(start)
+	// Subscribers are told the session is over, and given a moment to
+	// read the rest, before the summary and the books.
+	subs.close()
 	if !h.Started() {
 		if err != nil {
 			return fail(1, err)

@@ -1,0 +1,94 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/tickwire/tickwire/book"
+	"github.com/tickwire/tickwire/feed/live"
+	"github.com/tickwire/tickwire/internal/config"
+	"github.com/tickwire/tickwire/transport"
+	"github.com/tickwire/tickwire/transport/tw"
+)
+
+// subscribers is the daemon's subscriber server, fed through the live
+// handler's hooks.
+type subscribers struct {
+	srv   *transport.Server
+	pub   *transport.Publisher
+	h     *live.Handler
+	ended bool // the handler announced the end of the session
+}
+
+// serveSubscribers starts the server transport.listen names, or returns
+// nil when it names none.
+func serveSubscribers(t config.Transport, stderr io.Writer) (*subscribers, error) {
+	if t.Listen == "" {
+		return nil, nil
+	}
+	srv := transport.NewServer(transport.ServerConfig{Listen: t.ListenAddr.String(), Token: t.Token,
+		Disconnect: t.SlowConsumer == "disconnect", QueueBytes: t.QueueBytes, SlowAfter: t.SlowAfter,
+		HelloTimeout: t.HelloTimeout, MaxClients: t.MaxClients,
+		Logf: func(format string, args ...any) { fmt.Fprintf(stderr, "subscribers: "+format+"\n", args...) }})
+	if err := srv.Start(); err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(stderr, "serving subscribers on %s\n", srv.Addr())
+	return &subscribers{srv: srv, pub: srv.Publisher()}, nil
+}
+
+// hooks returns the live handler's hooks that feed the server.
+func (s *subscribers) hooks() live.Hooks {
+	if s == nil {
+		return live.Hooks{}
+	}
+	var b *book.Book
+	return live.Hooks{
+		Listener: s.pub,
+		Flush: func() {
+			if b == nil && s.h != nil {
+				b = s.h.Book()
+				s.pub.SetBook(b)
+				s.pub.SetSuspect(func(loc uint16) bool { return b.Faults(loc) > 0 })
+			}
+			s.pub.Flush()
+		},
+		Status: func(st live.State, reason string, seq uint64) {
+			if b == nil && s.h != nil {
+				b = s.h.Book()
+				s.pub.SetBook(b)
+				s.pub.SetSuspect(func(loc uint16) bool { return b.Faults(loc) > 0 })
+			}
+			s.ended = s.ended || st == live.EndOfSession
+			s.pub.Status(feedState(st), reason, seq)
+		},
+	}
+}
+
+func feedState(s live.State) tw.FeedState {
+	switch s {
+	case live.Stale:
+		return tw.FeedStateStale
+	case live.Recovering:
+		return tw.FeedStateRecovering
+	case live.EndOfSession:
+		return tw.FeedStateEndOfSession
+	}
+	return tw.FeedStateLive
+}
+
+// close tells the subscribers the session is over (that the daemon is
+// shutting down, before the end of the session) and gives them up to 2 s to read what they were sent.
+func (s *subscribers) close() {
+	if s == nil {
+		return
+	}
+	if !s.ended {
+		s.pub.Status(tw.FeedStateEndOfSession, "the daemon is shutting down", 0)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	s.srv.Close(ctx)
+}
