@@ -65,6 +65,8 @@ generate:
 	rm -rf transport/tw
 	$(FLATC) --go --go-namespace tw -o transport transport/tickwire.fbs
 	gofmt -w transport/tw
+	rm -rf examples/python/tickwire
+	$(FLATC) --python -o examples/python transport/tickwire.fbs
 
 # sample rewrites the bundled sample capture and its expected books.
 sample: build

@@ -379,9 +379,9 @@ func TestPythonGeneratedFresh(t *testing.T) {
 		got, ok := committed[name]
 		switch {
 		case !ok:
-			t.Errorf("%s/%s missing: regenerate with flatc --python -o examples/python transport/tickwire.fbs", pyGenerated, name)
+			t.Errorf("%s/%s missing: run make generate", pyGenerated, name)
 		case !bytes.Equal(got, want):
-			t.Errorf("%s/%s is stale: regenerate with flatc --python -o examples/python transport/tickwire.fbs", pyGenerated, name)
+			t.Errorf("%s/%s is stale: run make generate", pyGenerated, name)
 		}
 	}
 	for name := range committed {
