@@ -5,6 +5,7 @@
 //	tickwire run --config FILE           the live handler
 //	tickwire sim [flags]                 play a session as the exchange would (multicast A/B, re-requests)
 //	tickwire subscribe [flags]           mirror a running daemon's books (the subscriber protocol)
+//	tickwire watch SYMBOL [flags]        a live terminal ladder of one instrument
 //
 // Run a subcommand with -h for its flags.
 package main
@@ -37,6 +38,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return runCmd(args[1:], stdout, stderr)
 	case "subscribe":
 		return subscribeCmd(args[1:], stdout, stderr)
+	case "watch":
+		return watchCmd(args[1:], stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		usage(stdout)
 		return 0
@@ -56,6 +59,7 @@ commands:
   run      the live handler: MoldUDP64 lines A and B with recovery, books (--config FILE)
   sim      play a session as the exchange: MoldUDP64 multicast on lines A and B, re-request server
   subscribe  mirror the daemon's books over the subscriber protocol (--addr HOST:PORT)
+  watch    a live terminal ladder of one instrument from the daemon (SYMBOL [--addr HOST:PORT])
 
 Run 'tickwire <command> -h' for the command's flags.
 `)
