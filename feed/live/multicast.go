@@ -60,7 +60,8 @@ type multicast struct {
 	// wrong (a gap given up, a failed rebuild), retryAt when to try the
 	// next snapshot.
 	fetch    *fetcher
-	joining  bool // a late join waiting for the lines before it fetches the snapshot
+	joining  bool      // a late join waiting for the lines before it fetches the snapshot
+	joinBy   time.Time // when a late join fetches the snapshot even if the lines are silent
 	stage    stage
 	stale    bool
 	staleWhy string
@@ -195,11 +196,9 @@ func (m *multicast) run(ctx context.Context, exitOnEnd bool) error {
 	return err
 }
 
-// loop receives and applies datagrams until stopping is set, or the session
-// has ended when exitOnEnd. It runs on one OS thread, pinned when the
-// configuration names a CPU. After each round of the sockets (at least
-// every millisecond) it runs the feed's timers, the snapshot state, the
-// Flush hook and the end-of-session check.
+// loop receives and applies datagrams (step) until stopping is set, or the
+// session has ended when exitOnEnd. It runs on one OS thread, pinned when
+// the configuration names a CPU.
 func (m *multicast) loop(stopping *atomic.Bool, exitOnEnd bool) error {
 	var seen pipelineFaults
 	defer func() { m.logFaults(seen, "since the last report") }()
@@ -222,49 +221,15 @@ func (m *multicast) loop(stopping *atomic.Bool, exitOnEnd bool) error {
 	} else {
 		m.h.status(Live, "", m.p.Arbiter().Next())
 	}
-	flush := m.h.hooks.Flush
-	joinBy := time.Now().Add(time.Second)
+	m.joinBy = time.Now().Add(time.Second)
 	lastCheck := time.Now()
 	for !stopping.Load() {
-		if err := m.poller.Wait(time.Millisecond); err != nil && !errors.Is(err, mcast.ErrTimeout) {
+		after, ended, err := m.step()
+		if err != nil {
 			return err
 		}
-		now := time.Now().UnixNano()
-		for line, s := range m.socks {
-			for {
-				n, err := s.Recv(m.batch)
-				if err != nil {
-					return fmt.Errorf("%s: %w", lineNames[line], err)
-				}
-				for i := 0; i < n; i++ {
-					m.datagram(line, i, now)
-				}
-				if n < m.batch.Cap() {
-					break
-				}
-			}
-		}
-		after := time.Now()
-		if m.joining && (m.stage.highest > 0 || after.After(joinBy)) {
-			m.joining = false
-			m.fetch = startFetch(m.cfg.Feed.Snapshot)
-		}
-		if m.fetch == nil && !m.joining {
-			m.p.Tick(after.UnixNano())
-		}
-		if err := m.snapshotStep(after); err != nil {
-			return err
-		}
-		if flush != nil {
-			flush()
-		}
-		if m.fetch == nil && !m.joining && m.p.Finished() {
-			if !m.h.endSent {
-				m.h.ended(m.trusted(), m.p.Arbiter().EndSeq())
-			}
-			if exitOnEnd {
-				return nil
-			}
+		if ended && exitOnEnd {
+			return nil
 		}
 		if after.Sub(lastCheck) >= time.Second {
 			lastCheck = after
@@ -272,6 +237,52 @@ func (m *multicast) loop(stopping *atomic.Bool, exitOnEnd bool) error {
 		}
 	}
 	return nil
+}
+
+// step is one round of the receive loop: it waits up to a millisecond for
+// the sockets, receives and applies what they hold, runs the feed's timers
+// and the snapshot state, calls Flush, and reports whether the session has
+// ended (reporting that once to Status) and when the round's work ended.
+func (m *multicast) step() (after time.Time, ended bool, err error) {
+	if err := m.poller.Wait(time.Millisecond); err != nil && !errors.Is(err, mcast.ErrTimeout) {
+		return after, false, err
+	}
+	now := time.Now().UnixNano()
+	for line, s := range m.socks {
+		for {
+			n, err := s.Recv(m.batch)
+			if err != nil {
+				return after, false, fmt.Errorf("%s: %w", lineNames[line], err)
+			}
+			for i := 0; i < n; i++ {
+				m.datagram(line, i, now)
+			}
+			if n < m.batch.Cap() {
+				break
+			}
+		}
+	}
+	after = time.Now()
+	if m.joining && (m.stage.highest > 0 || after.After(m.joinBy)) {
+		m.joining = false
+		m.fetch = startFetch(m.cfg.Feed.Snapshot)
+	}
+	if m.fetch == nil && !m.joining {
+		m.p.Tick(after.UnixNano())
+	}
+	if err := m.snapshotStep(after); err != nil {
+		return after, false, err
+	}
+	if f := m.h.hooks.Flush; f != nil {
+		f()
+	}
+	if m.fetch == nil && !m.joining && m.p.Finished() {
+		if !m.h.endSent {
+			m.h.ended(m.trusted(), m.p.Arbiter().EndSeq())
+		}
+		return after, true, nil
+	}
+	return after, false, nil
 }
 
 // datagram passes datagram i of the batch, received on line, to the
