@@ -1,0 +1,132 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"strings"
+	"text/tabwriter"
+	"time"
+)
+
+// table is the run's results, printed side by side.
+type table struct {
+	cfg        config
+	nats, tw   *result
+	notes      []string
+	loadBefore string
+	elapsed    time.Duration
+}
+
+// logf prints progress to stderr (not in quiet runs).
+func (t *table) logf(format string, args ...any) {
+	if !t.cfg.quiet {
+		fmt.Fprintf(os.Stderr, "fanoutbench: "+format+"\n", args...)
+	}
+}
+
+func rate(v float64) string { return fmt.Sprintf("%.2fM/s", v/1e6) }
+
+func dur(ns int64) string {
+	d := time.Duration(ns)
+	switch {
+	case d < 10*time.Microsecond:
+		return fmt.Sprintf("%.1fus", float64(ns)/1e3)
+	case d < time.Millisecond:
+		return fmt.Sprintf("%.0fus", float64(ns)/1e3)
+	case d < time.Second:
+		return fmt.Sprintf("%.2fms", float64(ns)/1e6)
+	}
+	return fmt.Sprintf("%.2fs", float64(ns)/1e9)
+}
+
+func pq(q quantiles) string {
+	if q.n == 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%s / %s (n=%d)", dur(q.p50), dur(q.p99), q.n)
+}
+
+func kib(b float64) string { return fmt.Sprintf("%.1f KiB", b/1024) }
+
+func yes(ok bool) string {
+	if ok {
+		return "met"
+	}
+	return "NOT met"
+}
+
+func slow(d time.Duration, action string) string {
+	if d < 0 {
+		return action
+	}
+	return fmt.Sprintf("%s after %s", action, dur(int64(d)))
+}
+
+// met are the targets of issue 9, in order.
+func (t *table) met() []string {
+	n, w := t.nats, t.tw
+	return []string{
+		fmt.Sprintf("fan-out >= 2x NATS: %.2fx, %s", w.delivered/n.delivered, yes(w.delivered >= 2*n.delivered)),
+		fmt.Sprintf("nothing lost by any subscriber: %s", yes(strings.HasPrefix(w.lost, "none"))),
+		fmt.Sprintf("book to decoded p99 <= 1 ms: %s", yes(w.lat.n > 0 && w.lat.p99 <= 1e6)),
+		fmt.Sprintf("book to bytes written p50 <= 5 us: %s; p99 <= 50 us: %s", yes(w.wrote.n > 0 && w.wrote.p50 <= 5e3), yes(w.wrote.n > 0 && w.wrote.p99 <= 50e3)),
+		fmt.Sprintf("idle connection <= 8 KiB (Go heap+stacks after GC): %s; by RSS before GC: %s", yes(w.idle.n > 0 && w.idle.goBytes <= 8<<10), yes(w.idle.n > 0 && w.idle.rssBytes <= 8<<10)),
+		fmt.Sprintf("stalled subscriber conflated or cut off <= 1 s after it stops reading: %s", yes(w.slowAfter >= 0 && w.slowAfter <= time.Second)),
+	}
+}
+
+func (t *table) print(out io.Writer) {
+	c, n, w := t.cfg, t.nats, t.tw
+	fmt.Fprintf(out, "fan-out on loopback, %d subscribers of all %d instruments/subjects, GOMAXPROCS=%d, %d CPUs, %s, run took %s\n",
+		c.subs, c.instruments, runtime.GOMAXPROCS(0), runtime.NumCPU(), runtime.Version(), t.elapsed.Round(time.Second))
+	fmt.Fprintf(out, "load average before / after: %s / %s (other processes share the machine)\n", t.loadBefore, loadAvg())
+	fmt.Fprintf(out, "paced runs: %d/s in packets every %v\nNATS: embedded nats-server v2.15.3, nats.go v1.56.0, %d-byte messages, each subscriber on bench.*\n", c.rate, tick, natsMsgSize)
+	fmt.Fprintf(out, "tickwire: book.Book -> transport.Publisher -> gnet server (1 loop) -> client.Dial at DepthTop; 1 update (LevelChanged) per ITCH message, %d messages per Flush unpaced\n\n", c.batch)
+	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
+	row := func(cells ...string) { fmt.Fprintln(tw, strings.Join(cells, "\t")+"\t") }
+	row("", "NATS", "tickwire")
+	row("delivered, all subscribers", rate(n.delivered), rate(w.delivered))
+	row("publisher / writer rate", rate(n.published), rate(w.published))
+	row("lost", n.lost, w.lost)
+	row(fmt.Sprintf("publish to decoded p50 / p99 at %dk/s", c.rate/1000), pq(n.lat), pq(w.lat))
+	row("book updated to bytes written p50 / p99", "-", pq(w.wrote))
+	row(fmt.Sprintf("%d idle: Go heap+stacks per conn, after GC", c.idle), idleCell(n, true), idleCell(w, true))
+	row(fmt.Sprintf("%d idle: RSS per conn, before GC", c.idle), idleCell(n, false), idleCell(w, false))
+	row("  while they connect: decoded p50 / p99", "-", pq(w.idleLat))
+	row("  while they connect: bytes written p50 / p99", "-", pq(w.idleWrote))
+	row("subscriber stops reading (64 KiB rcvbuf)", slow(n.slowAfter, n.slowAction), slow(w.slowAfter, w.slowAction))
+	row("  others' p50 / p99 before (paced run)", pq(n.lat), pq(w.lat))
+	row("  others' p50 / p99 while it stalls, +1 s", pq(n.slowLat), pq(w.slowLat))
+	row("  bytes written p50 / p99 while it stalls", "-", pq(w.slowWrote))
+	tw.Flush()
+	fmt.Fprintln(out)
+	fmt.Fprintln(out, "targets (issue 9):")
+	for _, m := range t.met() {
+		fmt.Fprintln(out, "  "+m)
+	}
+	for _, s := range t.notes {
+		fmt.Fprintln(out, "note: "+s)
+	}
+	fmt.Fprintln(out, "note: bytes written is the oldest update of each write, counted for every frame of it (an upper bound per update)")
+}
+
+func idleCell(r *result, goHeap bool) string {
+	if r.idleErr != "" {
+		return "failed: " + r.idleErr
+	}
+	if goHeap {
+		return kib(r.idle.goBytes)
+	}
+	return kib(r.idle.rssBytes)
+}
+
+// loadAvg is the 1-minute load average, from /proc/loadavg.
+func loadAvg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "?"
+	}
+	return strings.Fields(string(b))[0]
+}
