@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"sync"
 	"time"
 
 	"github.com/tickwire/tickwire/codec/itch"
@@ -138,6 +139,7 @@ type Client struct {
 	orders map[uint64]order
 	ended  bool // the server said the session ended
 	closed chan struct{}
+	connMu sync.Mutex // conn, for Close and the context's interruption from other goroutines
 	msg    transport.Message
 }
 
@@ -176,10 +178,21 @@ func (c *Client) Close() error {
 	default:
 		close(c.closed)
 	}
+	c.connMu.Lock()
+	defer c.connMu.Unlock()
 	if c.conn != nil {
 		return c.conn.Close()
 	}
 	return nil
+}
+
+// interrupt makes the read in progress return (ctx is done).
+func (c *Client) interrupt() {
+	c.connMu.Lock()
+	defer c.connMu.Unlock()
+	if c.conn != nil {
+		c.conn.SetReadDeadline(time.Now())
+	}
 }
 
 // connect dials, says Hello, reads the reply and subscribes.
@@ -188,7 +201,14 @@ func (c *Client) connect(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	c.conn, c.fr, c.seqIn, c.out = conn, transport.NewFrameReader(0), 0, 0
+	c.connMu.Lock()
+	c.conn = conn
+	c.connMu.Unlock()
+	if c.isClosed() {
+		conn.Close()
+		return net.ErrClosed
+	}
+	c.fr, c.seqIn, c.out = transport.NewFrameReader(0), 0, 0
 	c.enc.Begin(c.nextOut())
 	c.enc.Hello(transport.ProtocolVersion, []byte(c.o.token), []byte(c.o.name))
 	if err := c.send(); err != nil {
@@ -306,7 +326,7 @@ func (c *Client) readFrame() (transport.Frame, error) {
 // unless WithoutReconnect; a refusal on reconnection is final. Nothing is
 // allocated per message once the mirror has grown.
 func (c *Client) Run(ctx context.Context, fn func(*Event) error) error {
-	stop := context.AfterFunc(ctx, func() { c.conn.SetReadDeadline(time.Now()) })
+	stop := context.AfterFunc(ctx, c.interrupt)
 	defer stop()
 	var ev Event
 	wait := c.o.minWait
@@ -344,7 +364,7 @@ func (c *Client) Run(ctx context.Context, fn func(*Event) error) error {
 			}
 		}
 		stop()
-		stop = context.AfterFunc(ctx, func() { c.conn.SetReadDeadline(time.Now()) })
+		stop = context.AfterFunc(ctx, c.interrupt)
 		wait = c.o.minWait
 		clear(c.orders)
 		if fn != nil {

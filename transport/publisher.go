@@ -27,8 +27,8 @@ const (
 // Kinds of ring records beyond the streams, in a record's tag above the
 // locate (tag = kind<<16 | locate).
 const (
-	recFeed   = 8 // a frame for every subscriber: Status
-	recMarker = 9 // a subscription request taken: payload the connection's id
+	recFeed   = 8  // a frame for every subscriber: Status
+	recMarker = 9  // a subscription request taken: payload the connection's id
 	recResync = 10 // the book was rebuilt: every connection resynchronises
 )
 
@@ -357,12 +357,18 @@ func (p *Publisher) encode(e *Encoder, s int, pc *pubChange) {
 			e.OrderAdded(st, c.Ref, side(c.Side), c.Price, c.Shares, mpid)
 		}
 	case book.ChangeExecute:
+		// A level or top subscriber sees the execution as a trade (its
+		// level's change follows).
 		if s == streamOrders {
 			e.OrderExecuted(st, c.Ref, c.Match, c.Shares, c.Price, false, true)
+		} else {
+			e.Trade(st, c.Match, c.Ref, side(c.Side), c.Price, uint64(c.Shares), tw.CrossKindContinuous)
 		}
 	case book.ChangeExecuteWithPrice:
 		if s == streamOrders {
 			e.OrderExecuted(st, c.Ref, c.Match, c.Shares, c.ExecPrice, true, c.Printable == 'Y')
+		} else if c.Printable == 'Y' {
+			e.Trade(st, c.Match, c.Ref, side(c.Side), c.ExecPrice, uint64(c.Shares), tw.CrossKindContinuous)
 		}
 	case book.ChangeCancel:
 		if s == streamOrders {

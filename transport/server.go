@@ -319,11 +319,20 @@ func (ls *loopState) Run(context.Context) error {
 	ls.scheduled.Store(false)
 	now := time.Now()
 	timers := ls.timers.Swap(false)
-	for _, cs := range ls.conns {
+	// A connection closed during its turn (a failed write closes it at
+	// once) is removed from ls.conns, the last one taking its place: that
+	// one's turn is then at the same index.
+	for i := 0; i < len(ls.conns); i++ {
+		cs := ls.conns[i]
 		if timers {
 			cs.timers(now)
 		}
-		cs.pump(now)
+		if i < len(ls.conns) && ls.conns[i] == cs {
+			cs.pump(now)
+		}
+		if i < len(ls.conns) && ls.conns[i] != cs {
+			i--
+		}
 	}
 	return nil
 }

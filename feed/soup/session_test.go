@@ -374,7 +374,9 @@ func TestSessionGarbage(t *testing.T) {
 			})
 			var r recorder
 			s := dial(t, Config{Addr: rs.ln.Addr().String(), Seq: 1, Reconnect: 10 * time.Millisecond}, &r)
-			wait(t, "three connections", func() bool { return r.count() >= 3 })
+			// The counters are updated after the message is delivered:
+			// wait for them too.
+			wait(t, "three connections", func() bool { st := s.Stats(); return r.count() >= 3 && st.Garbage >= 2 && st.Reconnects >= 2 })
 			st := s.Stats()
 			if st.Garbage < 2 || st.Reconnects < 2 {
 				t.Fatalf("stats %+v: want garbage counted and reconnects", st)

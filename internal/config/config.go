@@ -65,8 +65,11 @@ type TLS struct {
 	Key  string `yaml:"key"`
 }
 
-// DefaultTransportListen is the subscriber server's default address.
-const DefaultTransportListen = "127.0.0.1:27100"
+// DefaultTransportListen is the subscriber server's address when the
+// configuration does not name one: none, so that a daemon serves nobody
+// (and takes no port) unless asked; tickwire.example.yaml and the clients'
+// default address use 127.0.0.1:27100.
+const DefaultTransportListen = ""
 
 // Load reads and validates the configuration file at path.
 func Load(path string) (*Config, error) {

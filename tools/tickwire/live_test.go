@@ -192,6 +192,11 @@ books_on_exit: %s
 				// Both lines cut over [20000, 21000) as well: only the
 				// re-request server can fill that.
 				simArgs = append(simArgs, "-cut-a", "19000:21000", "-cut-b", "20000:22000", "-start-delay", "400ms")
+			} else {
+				// Both lines cut over [40000, 41000): whenever the handler
+				// joins, the re-request server must fill that (on a loaded
+				// machine it may be up before the session starts).
+				simArgs = append(simArgs, "-cut-a", "40000:41000", "-cut-b", "40000:41000")
 			}
 			simCmd := exec.Command(bin, simArgs...)
 			simCmd.Stdout, simCmd.Stderr = &simOut, &simOut
