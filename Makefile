@@ -38,6 +38,7 @@ lint:
 bench: build
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./codec/... ./feed/... ./book/ ./replay/ ./internal/pipeline/ ./transport/ | tee bin/bench.txt
 	$(GO) run ./tools/replaybench -tickwire bin/tickwire -gobench bin/bench.txt
+	$(GO) run ./tools/fanoutbench
 
 # load measures the live handler against the simulator on loopback multicast.
 load: build
