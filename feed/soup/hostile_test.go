@@ -337,7 +337,12 @@ func TestSessionHostileLogin(t *testing.T) {
 			rs := scripted(t, script{tc.first, false}, good)
 			var r recorder
 			s := dial(t, Config{Addr: rs.ln.Addr().String(), Seq: 1, Reconnect: 10 * time.Millisecond}, &r)
-			wait(t, "the second connection's messages", func() bool { return r.count() >= 3 })
+			// The counters are updated after the messages are handed over:
+			// wait for them too.
+			wait(t, "the second connection's messages", func() bool {
+				st := s.Stats()
+				return r.count() >= 3 && tc.count(st) >= 1 && st.Reconnects >= 1
+			})
 			checkSeqs(t, &r, 1, 2, 3)
 			st := s.Stats()
 			if tc.count(st) != 1 || st.Reconnects < 1 || st.Gaps != 0 || st.Duplicates != 0 {
