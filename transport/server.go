@@ -381,6 +381,8 @@ type connState struct {
 	resync    bool           // a resync record reached: resynchronise
 	slowSince time.Time
 	reqID     uint64 // the last request submitted
+	inflight  int    // requests submitted and not applied yet
+	asked     bool   // it has sent a Subscribe: it gets the feed's Status from then on
 
 	mu    sync.Mutex
 	ready []*request // taken by the writer, applied at their markers
@@ -614,6 +616,8 @@ func (cs *connState) subscribe(m *Message, unsub bool) {
 	}
 	cs.reqID++
 	r.id = cs.reqID
+	cs.inflight++
+	cs.asked = cs.asked || !unsub
 	cs.ls.s.pub.submit(r)
 }
 
@@ -648,6 +652,12 @@ func (cs *connState) pump(now time.Time) {
 		return
 	}
 	s := cs.ls.s
+	if !cs.asked && cs.inflight == 0 {
+		// Nothing in the ring is for it: a connection that only said
+		// Hello costs a cursor move per pass.
+		cs.rd.Skip()
+		return
+	}
 	if cs.c.OutboundBuffered() > s.cfg.QueueBytes {
 		// Past the bound: what comes is dropped; after SlowAfter the
 		// client is cut off, or conflated: counted now, resynchronised
@@ -685,7 +695,7 @@ func (cs *connState) pump(now time.Time) {
 					out = cs.applyReady(out, binary.LittleEndian.Uint64(payload[8:]))
 				}
 			case recFeed:
-				if cs.subscribed() {
+				if cs.asked {
 					out = cs.appendFrame(out, payload)
 				}
 			case recResync:
@@ -768,6 +778,7 @@ func (cs *connState) applyReady(out []byte, id uint64) []byte {
 	cs.ready = cs.ready[k:]
 	cs.mu.Unlock()
 	for _, r := range rs {
+		cs.inflight--
 		for b := r.out; len(b) >= PrefixSize; {
 			n := PrefixSize + int(binary.LittleEndian.Uint32(b))
 			out = cs.appendFrame(out, b[:n])
@@ -831,6 +842,7 @@ func (cs *connState) conflate(why string, count bool) {
 	cs.mu.Unlock()
 	for _, r := range rs {
 		cs.applySubs(r)
+		cs.inflight--
 	}
 	e := cs.ls.enc
 	e.Begin(cs.nextSeq())
@@ -855,6 +867,7 @@ func (cs *connState) conflate(why string, count bool) {
 	for i, r := range reqs {
 		cs.reqID++
 		r.conn, r.id, r.sink, r.resync = cs.id, cs.reqID, cs.take, i == len(reqs)-1
+		cs.inflight++
 		s.pub.submit(r)
 	}
 }
