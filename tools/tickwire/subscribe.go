@@ -89,7 +89,11 @@ func subscribeCmd(args []string, stdout, stderr io.Writer) int {
 			var s tw.Status
 			t := ev.Message.Table()
 			s.Init(t.Bytes, t.Pos)
-			status("status: %s (%s) at feed sequence %d", tw.EnumNamesFeedState[s.State()], s.Reason(), s.FeedSeq())
+			why := ""
+			if r := s.Reason(); len(r) > 0 {
+				why = " (" + string(r) + ")"
+			}
+			status("status: %s%s at feed sequence %d", tw.EnumNamesFeedState[s.State()], why, s.FeedSeq())
 		}
 		return nil
 	})
