@@ -123,7 +123,6 @@ type Publisher struct {
 	// subs counts subscriptions per stream, kept by the writer as it takes
 	// requests: a stream nobody reads is not encoded.
 	subs     [numStreams]int
-	subsAll  [numStreams]int
 	connSubs map[uint64]*connSubs
 
 	reqMu    sync.Mutex

@@ -136,7 +136,6 @@ type Server struct {
 	accepted    atomic.Uint64
 	conflations atomic.Uint64
 	disconnects [numDisconnects]atomic.Uint64
-	feedSeq     atomic.Uint64
 	shutdown    atomic.Bool
 }
 
@@ -580,39 +579,23 @@ func (cs *connState) write(e *Encoder) {
 func (cs *connState) subscribe(m *Message, unsub bool) {
 	tab := m.Table()
 	r := &request{conn: cs.id, sink: cs.take, unsub: unsub}
-	var stocks func(int, []byte) bool
-	var nStocks, nLocs int
-	if unsub {
-		var u tw.Unsubscribe
-		u.Init(tab.Bytes, tab.Pos)
-		r.all = u.AllStocks()
-		nStocks, nLocs = u.StocksLength(), u.LocatesLength()
-		for i := range nLocs {
-			r.locs = append(r.locs, u.Locates(i))
-		}
-		stocks = func(i int, _ []byte) bool {
-			r.stocks = append(r.stocks, append([]byte(nil), u.Stocks(i)...))
-			return true
-		}
-	} else {
-		var sub tw.Subscribe
-		sub.Init(tab.Bytes, tab.Pos)
-		r.all, r.depth, r.n = sub.AllStocks(), sub.Depth(), sub.N()
+	// Unsubscribe's three fields are Subscribe's first three, in the same
+	// slots: one accessor reads both.
+	var sub tw.Subscribe
+	sub.Init(tab.Bytes, tab.Pos)
+	r.all = sub.AllStocks()
+	if !unsub {
+		r.depth, r.n = sub.Depth(), sub.N()
 		if r.depth > tw.DepthTop {
 			cs.fail(DisconnectProtocol, tw.ErrorCodeProtocolViolation, fmt.Sprintf("unknown depth %d", r.depth))
 			return
 		}
-		nStocks, nLocs = sub.StocksLength(), sub.LocatesLength()
-		for i := range nLocs {
-			r.locs = append(r.locs, sub.Locates(i))
-		}
-		stocks = func(i int, _ []byte) bool {
-			r.stocks = append(r.stocks, append([]byte(nil), sub.Stocks(i)...))
-			return true
-		}
 	}
-	for i := range nStocks {
-		stocks(i, nil)
+	for i := range sub.LocatesLength() {
+		r.locs = append(r.locs, sub.Locates(i))
+	}
+	for i := range sub.StocksLength() {
+		r.stocks = append(r.stocks, append([]byte(nil), sub.Stocks(i)...))
 	}
 	cs.reqID++
 	r.id = cs.reqID

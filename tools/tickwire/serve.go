@@ -44,23 +44,24 @@ func (s *subscribers) hooks() live.Hooks {
 	if s == nil {
 		return live.Hooks{}
 	}
+	// The handler's book is known once New returned: bound at the first
+	// hook, on the goroutine that applies messages.
 	var b *book.Book
+	bind := func() {
+		if b == nil && s.h != nil {
+			b = s.h.Book()
+			s.pub.SetBook(b)
+			s.pub.SetSuspect(func(loc uint16) bool { return b.Faults(loc) > 0 })
+		}
+	}
 	return live.Hooks{
 		Listener: s.pub,
 		Flush: func() {
-			if b == nil && s.h != nil {
-				b = s.h.Book()
-				s.pub.SetBook(b)
-				s.pub.SetSuspect(func(loc uint16) bool { return b.Faults(loc) > 0 })
-			}
+			bind()
 			s.pub.Flush()
 		},
 		Status: func(st live.State, reason string, seq uint64) {
-			if b == nil && s.h != nil {
-				b = s.h.Book()
-				s.pub.SetBook(b)
-				s.pub.SetSuspect(func(loc uint16) bool { return b.Faults(loc) > 0 })
-			}
+			bind()
 			s.ended = s.ended || st == live.EndOfSession
 			s.pub.Status(feedState(st), reason, seq)
 		},
