@@ -86,6 +86,7 @@ type request struct {
 	id     uint64         // numbers the connection's requests from 1 (recMarker payload)
 	sink   func(*request) // hands the taken request to the connection, before its marker
 	resync bool           // the connection's resynchronisation after a conflation
+	listed bool           // made by the writer for a stock listed late: not one the connection counts
 	unsub  bool
 	closed bool // the connection is gone: drop its subscriptions
 	all    bool
@@ -99,6 +100,10 @@ type request struct {
 	resolved []uint16
 	out      []byte
 	waiting  [][]byte
+	// status is the feed's as of the marker: what the connection is told
+	// there when it resynchronises or first subscribes (the latest one may
+	// be ahead of the records that follow the marker).
+	status feedStatus
 }
 
 // Publisher turns the book's changes into frames in the fan-out ring. It is
@@ -140,8 +145,7 @@ type Publisher struct {
 	bookLvls [2][]BookLevel
 	idBuf    [16]byte
 
-	statusMu sync.Mutex
-	last     feedStatus
+	last feedStatus // the latest Status, on the writer's goroutine
 	// muted: the book is being rebuilt from a snapshot (Status
 	// Recovering): its changes are not sent; the next Status Live makes
 	// every connection resynchronise from fresh snapshots.
@@ -156,13 +160,6 @@ type feedStatus struct {
 	state  tw.FeedState
 	reason string
 	seq    uint64
-}
-
-// status returns the latest feed Status (Live before any).
-func (p *Publisher) status() feedStatus {
-	p.statusMu.Lock()
-	defer p.statusMu.Unlock()
-	return p.last
 }
 
 // lastSeqPublished returns the feed sequence of the last change flushed.
@@ -283,9 +280,7 @@ func (p *Publisher) Status(state tw.FeedState, reason string, feedSeq uint64) {
 	p.flushChanges()
 	resync := p.muted && state != tw.FeedStateRecovering
 	p.muted = state == tw.FeedStateRecovering
-	p.statusMu.Lock()
 	p.last = feedStatus{state, reason, feedSeq}
-	p.statusMu.Unlock()
 	e := p.enc
 	e.Begin(placeholderSeq)
 	e.Status(state, []byte(reason), feedSeq, 0)
@@ -498,6 +493,7 @@ func (p *Publisher) take(r *request) {
 // marker appends the record at which r's connection applies it, after
 // handing it over.
 func (p *Publisher) marker(r *request) {
+	r.status = p.last // written on this goroutine alone
 	r.sink(r)
 	binary.LittleEndian.PutUint64(p.idBuf[:], r.conn)
 	binary.LittleEndian.PutUint64(p.idBuf[8:], r.id)
@@ -521,7 +517,7 @@ func (p *Publisher) listed() {
 			}
 			r.waiting = w
 			if found {
-				p.take(&request{conn: r.conn, id: r.id, sink: r.sink, depth: r.depth, n: r.n, locs: []uint16{loc}})
+				p.take(&request{conn: r.conn, id: r.id, sink: r.sink, depth: r.depth, n: r.n, locs: []uint16{loc}, listed: true})
 			}
 		}
 	}

@@ -189,12 +189,25 @@ func (s *Server) Start() error {
 
 // Close tells nothing to the clients (publish a Status first), waits up to
 // ctx for every connection to have been sent all that was published, then
-// closes them all and stops.
-func (s *Server) Close(ctx context.Context) error {
+// closes them all and stops. A connection conflated near the end waits for
+// its snapshots, which only the book's writer takes: call Finish instead
+// once the writer has stopped.
+func (s *Server) Close(ctx context.Context) error { return s.close(ctx, nil) }
+
+// Finish is Close for the book's writer once it applies no more messages:
+// called on its goroutine, it goes on taking the connections' requests
+// while they drain, so that a connection conflated at the end of the
+// session is sent its fresh snapshots before the end of the session.
+func (s *Server) Finish(ctx context.Context) error { return s.close(ctx, s.pub.Flush) }
+
+func (s *Server) close(ctx context.Context, flush func()) error {
 	if !s.shutdown.CompareAndSwap(false, true) {
 		return nil
 	}
 	for ctx.Err() == nil && !s.drained() {
+		if flush != nil {
+			flush()
+		}
 		s.notify()
 		select {
 		case <-ctx.Done():
@@ -338,7 +351,7 @@ func (ls *loopState) Run(context.Context) error {
 
 func (ls *loopState) drained() bool {
 	for _, cs := range ls.conns {
-		if cs.accepted && !cs.closing && (cs.rd.Behind() > 0 || cs.c.OutboundBuffered() > 0) {
+		if cs.accepted && !cs.closing && (cs.rd.Behind() > 0 || cs.c.OutboundBuffered() > 0 || cs.inflight > 0) {
 			return false
 		}
 	}
@@ -678,7 +691,10 @@ func (cs *connState) pump(now time.Time) {
 					out = cs.applyReady(out, binary.LittleEndian.Uint64(payload[8:]))
 				}
 			case recFeed:
-				if cs.asked {
+				// A suspended connection is told the feed's state at
+				// its resynchronisation's marker instead: told it now,
+				// an end of session would come before its snapshots.
+				if cs.asked && !cs.suspended {
 					out = cs.appendFrame(out, payload)
 				}
 			case recResync:
@@ -761,7 +777,9 @@ func (cs *connState) applyReady(out []byte, id uint64) []byte {
 	cs.ready = cs.ready[k:]
 	cs.mu.Unlock()
 	for _, r := range rs {
-		cs.inflight--
+		if !r.listed {
+			cs.inflight--
+		}
 		for b := r.out; len(b) >= PrefixSize; {
 			n := PrefixSize + int(binary.LittleEndian.Uint32(b))
 			out = cs.appendFrame(out, b[:n])
@@ -771,7 +789,7 @@ func (cs *connState) applyReady(out []byte, id uint64) []byte {
 		cs.applySubs(r)
 		// The feed's state, which a new subscriber has not seen, nor a
 		// conflated one, whose records were dropped.
-		if st := cs.ls.s.pub.status(); r.resync || (first && cs.subscribed() && st.state != tw.FeedStateLive) {
+		if st := r.status; r.resync || (first && cs.subscribed() && st.state != tw.FeedStateLive) {
 			cs.suspended = cs.suspended && !r.resync
 			if r.resync && st.state == tw.FeedStateLive {
 				st.reason = "resynchronised after conflation"
@@ -825,7 +843,9 @@ func (cs *connState) conflate(why string, count bool) {
 	cs.mu.Unlock()
 	for _, r := range rs {
 		cs.applySubs(r)
-		cs.inflight--
+		if !r.listed {
+			cs.inflight--
+		}
 	}
 	e := cs.ls.enc
 	e.Begin(cs.nextSeq())

@@ -91,5 +91,5 @@ func (s *subscribers) close() {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
-	s.srv.Close(ctx)
+	s.srv.Finish(ctx)
 }
