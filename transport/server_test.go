@@ -404,25 +404,7 @@ func TestConflatedClientResynchronises(t *testing.T) {
 			time.Sleep(200 * time.Millisecond)
 		}
 	})
-	d.pub.Status(tw.FeedStateEndOfSession, "end of session", uint64(len(msgs)))
-	// The writer goes on flushing while idle, as the live handler's loop
-	// does, so that requests are taken.
-	for waiting := true; waiting; {
-		select {
-		case err = <-done:
-			waiting = false
-		case <-time.After(time.Millisecond):
-			d.pub.Flush()
-		}
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	var got bytes.Buffer
-	c.Book().WriteBooks(&got)
-	if !bytes.Equal(got.Bytes(), want) {
-		t.Fatalf("mirror differs after the conflation\n%s", firstDiff(got.Bytes(), want))
-	}
+	d.endAndCompare(t, len(msgs), done, c, want)
 	if d.srv.Stats().Conflations == 0 || len(states) < 2 || states[0] != tw.FeedStateConflated || states[len(states)-1] != tw.FeedStateEndOfSession {
 		t.Fatalf("conflations %d, states %v", d.srv.Stats().Conflations, states)
 	}
@@ -484,7 +466,17 @@ func TestConflatedAtTheEnd(t *testing.T) {
 	}
 	// The resynchronisation is asked for and not taken yet: the end comes
 	// first in the ring.
-	d.pub.Status(tw.FeedStateEndOfSession, "end of session", uint64(len(msgs)))
+	d.endAndCompare(t, len(msgs), done, c, want)
+}
+
+// endAndCompare publishes the end of a session of n messages, flushes while
+// the client's Run (done) goes on, as the live handler's loop does while
+// idle, so that requests are taken, and compares the client's mirror with
+// want.
+func (d *daemon) endAndCompare(t *testing.T, n int, done <-chan error, c *client.Client, want []byte) {
+	t.Helper()
+	d.pub.Status(tw.FeedStateEndOfSession, "end of session", uint64(n))
+	var err error
 	for waiting := true; waiting; {
 		select {
 		case err = <-done:
@@ -499,7 +491,7 @@ func TestConflatedAtTheEnd(t *testing.T) {
 	var got bytes.Buffer
 	c.Book().WriteBooks(&got)
 	if !bytes.Equal(got.Bytes(), want) {
-		t.Fatalf("mirror differs after a conflation at the end\n%s", firstDiff(got.Bytes(), want))
+		t.Fatalf("mirror differs after the conflation\n%s", firstDiff(got.Bytes(), want))
 	}
 }
 
