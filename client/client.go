@@ -2,6 +2,7 @@ package client
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -64,6 +65,7 @@ type options struct {
 	minWait   time.Duration
 	maxWait   time.Duration
 	dialer    net.Dialer
+	tls       *tls.Config
 }
 
 // Option configures Dial.
@@ -96,6 +98,10 @@ func WithDepth(d Depth, n int) Option { return func(o *options) { o.depth, o.n =
 func WithReconnect(first, ceiling time.Duration) Option {
 	return func(o *options) { o.reconnect, o.minWait, o.maxWait = true, first, ceiling }
 }
+
+// WithTLS makes the connection TLS with cfg (its ServerName, when empty,
+// is the address's host).
+func WithTLS(cfg *tls.Config) Option { return func(o *options) { o.tls = cfg } }
 
 // WithoutReconnect makes a lost connection end Run with its error.
 func WithoutReconnect() Option { return func(o *options) { o.reconnect = false } }
@@ -201,6 +207,19 @@ func (c *Client) connect(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if c.o.tls != nil {
+		cfg := c.o.tls
+		if cfg.ServerName == "" {
+			cfg = cfg.Clone()
+			cfg.ServerName, _, _ = net.SplitHostPort(c.addr)
+		}
+		tc := tls.Client(conn, cfg)
+		if err := tc.HandshakeContext(ctx); err != nil {
+			conn.Close()
+			return fmt.Errorf("client: TLS handshake with %s: %w", c.addr, err)
+		}
+		conn = tc
+	}
 	c.connMu.Lock()
 	c.conn = conn
 	c.connMu.Unlock()
@@ -246,6 +265,13 @@ func (c *Client) connect(ctx context.Context) error {
 			}
 		}
 	}
+}
+
+// final reports whether err ends the client instead of a reconnection: a
+// refused Hello, or a server certificate that does not verify.
+func final(err error) bool {
+	var v *tls.CertificateVerificationError
+	return errors.Is(err, ErrRefused) || errors.As(err, &v)
 }
 
 func serverError(m *transport.Message) error {
@@ -342,7 +368,7 @@ func (c *Client) Run(ctx context.Context, fn func(*Event) error) error {
 		if errors.As(err, &fnErr) {
 			return fnErr.err
 		}
-		if !c.o.reconnect || errors.Is(err, ErrRefused) {
+		if !c.o.reconnect || final(err) {
 			return err
 		}
 		c.conn.Close()
@@ -359,7 +385,7 @@ func (c *Client) Run(ctx context.Context, fn func(*Event) error) error {
 			if cerr == nil {
 				break
 			}
-			if errors.Is(cerr, ErrRefused) {
+			if final(cerr) {
 				return cerr
 			}
 		}

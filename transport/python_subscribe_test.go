@@ -14,6 +14,7 @@ import (
 	"time"
 
 	flatbuffers "github.com/google/flatbuffers/go"
+	"github.com/tickwire/tickwire/internal/testcert"
 	"github.com/tickwire/tickwire/transport"
 	"github.com/tickwire/tickwire/transport/tw"
 )
@@ -180,6 +181,43 @@ func TestPythonSubscriberRefused(t *testing.T) {
 	}
 	if n := d.srv.Stats().Disconnects[transport.DisconnectRefused]; n != 1 {
 		t.Errorf("refusals counted: %d, want 1", n)
+	}
+}
+
+// TestPythonSubscriberTLS: the Python subscriber mirrors the books through
+// TLS with --ca, and one that does not trust the server's authority exits 1
+// naming the fault.
+func TestPythonSubscriberTLS(t *testing.T) {
+	python(t)
+	certs, scfg := testcert.ForTest(t)
+	dir := t.TempDir()
+	ca, _, _, err := certs.Write(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	msgs, want := session(t, 20_000, 20, 37)
+	d := newDaemon(t, transport.ServerConfig{TLS: scfg})
+	addr := d.srv.Addr().String()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	untrusted := startPython(t, ctx, "--addr", addr, "--tls", "--exit-on-end")
+	if code := untrusted.wait(t, d); code != 1 || !bytes.Contains(untrusted.stderr.Bytes(), []byte("certificate")) {
+		t.Fatalf("untrusted: exit status %d\n%s", code, untrusted.stderr.Bytes())
+	}
+	books := filepath.Join(dir, "books.jsonl")
+	p := startPython(t, ctx, "--addr", addr, "--ca", ca, "--exit-on-end", "--books-on-exit", books)
+	waitAccepted(t, d, 1, p)
+	d.play(t, msgs, 1, 25, nil)
+	d.pub.Status(tw.FeedStateEndOfSession, "end of session", uint64(len(msgs)))
+	if code := p.wait(t, d); code != 0 {
+		t.Fatalf("exit status %d\n%s", code, p.stderr.Bytes())
+	}
+	got, err := os.ReadFile(books)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Fatalf("the books differ\n%s", firstDiff(got, want))
 	}
 }
 

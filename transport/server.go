@@ -3,9 +3,11 @@ package transport
 import (
 	"context"
 	"crypto/subtle"
+	"crypto/tls"
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"net"
 	"net/netip"
 	"sync"
 	"sync/atomic"
@@ -26,6 +28,9 @@ type ServerConfig struct {
 	// Token, when set, must be in every client's Hello (compared in
 	// constant time); a client without it is refused.
 	Token string
+	// TLS, when set, is served on Listen instead of plain TCP (it needs a
+	// certificate): see tlsFront for what it costs.
+	TLS *tls.Config
 	// Disconnect: a slow consumer is cut off (ServerError SlowConsumer)
 	// instead of conflated.
 	Disconnect bool
@@ -96,11 +101,12 @@ const (
 	DisconnectProtocol     // a message not allowed
 	DisconnectSlow         // slow consumer with Disconnect set
 	DisconnectTooMany      // MaxClients reached
+	DisconnectTLS          // the TLS handshake failed
 	numDisconnects
 )
 
 // DisconnectReasons names the reasons, for logs and metrics.
-var DisconnectReasons = [numDisconnects]string{"hello_timeout", "refused", "bad_frame", "protocol", "slow_consumer", "too_many_clients"}
+var DisconnectReasons = [numDisconnects]string{"hello_timeout", "refused", "bad_frame", "protocol", "slow_consumer", "too_many_clients", "tls_handshake"}
 
 // ServerStats are the server's counters.
 type ServerStats struct {
@@ -123,6 +129,7 @@ type Server struct {
 	addr netip.AddrPort
 
 	eng     gnet.Engine
+	front   *tlsFront // with TLS: what serves Listen
 	booted  chan error
 	stopped chan error
 	wake    chan struct{}
@@ -170,8 +177,15 @@ func (s *Server) Start() error {
 		return fmt.Errorf("transport: listen address %q: %w", s.cfg.Listen, err)
 	}
 	h := &handler{s: s}
+	serve := "tcp://" + ap.String()
+	if s.cfg.TLS != nil {
+		if s.front, err = listenTLS(s, ap.String()); err != nil {
+			return fmt.Errorf("transport: listen on %s: %w", ap, err)
+		}
+		serve = "unix://" + s.front.sock
+	}
 	go func() {
-		err := gnet.Run(h, "tcp://"+ap.String(), gnet.WithNumEventLoop(s.cfg.Loops), gnet.WithTCPNoDelay(gnet.TCPNoDelay),
+		err := gnet.Run(h, serve, gnet.WithNumEventLoop(s.cfg.Loops), gnet.WithTCPNoDelay(gnet.TCPNoDelay),
 			gnet.WithReuseAddr(true), gnet.WithLogger(quietLogger{}))
 		select {
 		case s.booted <- err:
@@ -180,7 +194,15 @@ func (s *Server) Start() error {
 		s.stopped <- err
 	}()
 	if err := <-s.booted; err != nil {
+		if s.front != nil {
+			s.front.close(context.Background())
+		}
 		return fmt.Errorf("transport: listen on %s: %w", ap, err)
+	}
+	if s.front != nil {
+		s.addr = s.front.ln.Addr().(*net.TCPAddr).AddrPort()
+		s.front.wg.Add(1)
+		go s.front.serve()
 	}
 	go s.pump()
 	go s.tick()
@@ -217,6 +239,13 @@ func (s *Server) close(ctx context.Context, flush func()) error {
 	close(s.done)
 	err := s.eng.Stop(context.Background())
 	<-s.stopped
+	if s.front != nil {
+		// The bridges pass on the last bytes once the loops closed
+		// their side: a second more at most.
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		s.front.close(ctx)
+		cancel()
+	}
 	return err
 }
 
@@ -376,6 +405,7 @@ type connState struct {
 	c        gnet.Conn
 	ls       *loopState
 	opened   time.Time
+	remote   string // the client's address (a TLS client's, not the bridge's)
 	accepted bool
 	closing  bool
 	rd       *ring.Reader
@@ -446,6 +476,9 @@ func (h *handler) OnOpen(c gnet.Conn) ([]byte, gnet.Action) {
 	s.clients.Add(1)
 	ls := s.loop(c.EventLoop())
 	cs := &connState{id: s.nextID.Add(1), c: c, ls: ls, opened: time.Now(), fr: NewFrameReader(maxClientFrame)}
+	if cs.remote = s.front.peer(c.RemoteAddr()); cs.remote == "" && c.RemoteAddr() != nil {
+		cs.remote = c.RemoteAddr().String()
+	}
 	c.SetContext(cs)
 	ls.conns = append(ls.conns, cs)
 	return nil, gnet.None
@@ -551,7 +584,7 @@ func (cs *connState) hello(m *Message) {
 func (cs *connState) refuse(code tw.ErrorCode, reason string) {
 	s := cs.ls.s
 	s.disconnects[DisconnectRefused].Add(1)
-	s.cfg.Logf("client %s refused: %s", cs.c.RemoteAddr(), reason)
+	s.cfg.Logf("client %s refused: %s", cs.remote, reason)
 	e := cs.ls.enc
 	e.Begin(cs.nextSeq())
 	e.HelloReply(false, []byte(reason), ProtocolVersion, 0)
@@ -564,7 +597,7 @@ func (cs *connState) refuse(code tw.ErrorCode, reason string) {
 func (cs *connState) fail(reason int, code tw.ErrorCode, text string) {
 	s := cs.ls.s
 	s.disconnects[reason].Add(1)
-	s.cfg.Logf("client %s cut off: %s: %s", cs.c.RemoteAddr(), DisconnectReasons[reason], text)
+	s.cfg.Logf("client %s cut off: %s: %s", cs.remote, DisconnectReasons[reason], text)
 	e := cs.ls.enc
 	e.Begin(cs.nextSeq())
 	e.ServerError(code, []byte(text))
@@ -668,7 +701,7 @@ func (cs *connState) pump(now time.Time) {
 			} else if !cs.counted {
 				cs.counted = true
 				s.conflations.Add(1)
-				s.cfg.Logf("client %s conflated: more than %d bytes queued for %v", cs.c.RemoteAddr(), s.cfg.QueueBytes, s.cfg.SlowAfter)
+				s.cfg.Logf("client %s conflated: more than %d bytes queued for %v", cs.remote, s.cfg.QueueBytes, s.cfg.SlowAfter)
 			}
 		}
 		return
@@ -833,7 +866,7 @@ func (cs *connState) conflate(why string, count bool) {
 	s := cs.ls.s
 	if count {
 		s.conflations.Add(1)
-		s.cfg.Logf("client %s conflated: %s", cs.c.RemoteAddr(), why)
+		s.cfg.Logf("client %s conflated: %s", cs.remote, why)
 	}
 	// Requests taken whose markers were skipped: applied now, their
 	// snapshots superseded by the resynchronisation's.

@@ -469,25 +469,31 @@ func TestConflatedAtTheEnd(t *testing.T) {
 	d.endAndCompare(t, len(msgs), done, c, want)
 }
 
+// endAndWait publishes the end of a session of n messages and flushes
+// until n results came on done, each nil.
+func (d *daemon) endAndWait(t *testing.T, msgs int, done <-chan error, n int) {
+	t.Helper()
+	d.pub.Status(tw.FeedStateEndOfSession, "end of session", uint64(msgs))
+	for n > 0 {
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatal(err)
+			}
+			n--
+		case <-time.After(time.Millisecond):
+			d.pub.Flush()
+		}
+	}
+}
+
 // endAndCompare publishes the end of a session of n messages, flushes while
 // the client's Run (done) goes on, as the live handler's loop does while
 // idle, so that requests are taken, and compares the client's mirror with
 // want.
 func (d *daemon) endAndCompare(t *testing.T, n int, done <-chan error, c *client.Client, want []byte) {
 	t.Helper()
-	d.pub.Status(tw.FeedStateEndOfSession, "end of session", uint64(n))
-	var err error
-	for waiting := true; waiting; {
-		select {
-		case err = <-done:
-			waiting = false
-		case <-time.After(time.Millisecond):
-			d.pub.Flush()
-		}
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
+	d.endAndWait(t, n, done, 1)
 	var got bytes.Buffer
 	c.Book().WriteBooks(&got)
 	if !bytes.Equal(got.Bytes(), want) {

@@ -34,6 +34,7 @@ import argparse
 import os
 import signal
 import socket
+import ssl
 import sys
 
 # The generated modules sit beside this script: no bytecode written into
@@ -179,13 +180,18 @@ class Conn:
     """A connection: frames out with a stream sequence from 1, frames in
     cut from the byte stream and checked for gaps."""
 
-    def __init__(self, addr, timeout):
+    def __init__(self, addr, timeout, tls=None):
         host, _, port = addr.rpartition(":")
+        host = host.strip("[]")
         try:
-            self.sock = socket.create_connection((host.strip("[]"), int(port)), timeout=timeout)
+            self.sock = socket.create_connection((host, int(port)), timeout=timeout)
+            self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            if tls is not None:
+                self.sock = tls.wrap_socket(self.sock, server_hostname=host)
+        except ssl.SSLCertVerificationError as e:
+            raise Fail("TLS with %s: %s" % (addr, e.verify_message or e))
         except (OSError, ValueError) as e:
             raise Fail("connecting to %s: %s" % (addr, e))
-        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.pending = bytearray()
         self.seq_in = 0
         self.seq_out = 0
@@ -289,7 +295,10 @@ def server_error(m):
 
 def run(args, mirror, log):
     """Runs the session; returns when the server says it ended."""
-    conn = Conn(args.addr, 10.0)
+    tls = None
+    if args.tls or args.ca:
+        tls = ssl.create_default_context(cafile=args.ca)
+    conn = Conn(args.addr, 10.0, tls)
     conn.send(lambda b: hello(b, args.token))
     frames = conn.frames()
     reply = None
@@ -353,6 +362,9 @@ def main(argv):
     ap.add_argument("--exit-on-end", action="store_true",
                     help="exit 0 once the daemon announces the end of the session")
     ap.add_argument("--quiet", action="store_true", help="no status lines on stderr")
+    ap.add_argument("--tls", action="store_true",
+                    help="connect with TLS, trusting the system's authorities (the daemon's transport.tls)")
+    ap.add_argument("--ca", metavar="FILE", help="connect with TLS, trusting the authorities in FILE (PEM) alone")
     args = ap.parse_args(argv)
     if args.symbols != "all" and not any(s.strip() for s in args.symbols.split(",")):
         ap.error("--symbols: no stock named")

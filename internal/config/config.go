@@ -6,6 +6,7 @@ package config
 
 import (
 	"bytes"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -57,9 +58,11 @@ type Transport struct {
 	MaxClients int `yaml:"max_clients"`
 
 	ListenAddr netip.AddrPort `yaml:"-"`
+	TLSConfig  *tls.Config    `yaml:"-"` // from TLS, once loaded
 }
 
-// TLS names the server's certificate and key files (PEM).
+// TLS names the server's certificate (chain) and private key files (PEM):
+// set, the server speaks TLS 1.2 or later only.
 type TLS struct {
 	Cert string `yaml:"cert"`
 	Key  string `yaml:"key"`
@@ -388,8 +391,8 @@ func (t *Transport) validate() error {
 		if a.IsMulticast() || a.Zone() != "" {
 			return bad("transport.listen", "%q: want a unicast address without a zone", t.Listen)
 		}
-		if !a.IsLoopback() && t.Token == "" {
-			return bad("transport.listen", "%q is not a loopback address: set transport.token to serve beyond this host", t.Listen)
+		if !a.IsLoopback() && t.Token == "" && t.TLS.Cert == "" {
+			return bad("transport.listen", "%q is not a loopback address: set transport.tls or transport.token to serve beyond this host", t.Listen)
 		}
 		t.ListenAddr = netip.AddrPortFrom(a, ap.Port())
 	}
@@ -401,10 +404,18 @@ func (t *Transport) validate() error {
 			return bad("transport.token", "has a character that is not printable ASCII")
 		}
 	}
-	if t.TLS.Cert != "" || t.TLS.Key != "" {
-		// gnet, the server's event loops, has no TLS; a proxy in front
-		// (stunnel, haproxy) terminates it for clients beyond the host.
-		return bad("transport.tls", "TLS is not served by the subscriber server yet: terminate it in front (stunnel or haproxy) and keep transport.listen on loopback")
+	switch {
+	case t.TLS.Cert == "" && t.TLS.Key == "":
+	case t.TLS.Cert == "":
+		return bad("transport.tls.cert", "missing: transport.tls.key needs the certificate it goes with")
+	case t.TLS.Key == "":
+		return bad("transport.tls.key", "missing: transport.tls.cert needs its private key")
+	default:
+		pair, err := tls.LoadX509KeyPair(t.TLS.Cert, t.TLS.Key)
+		if err != nil {
+			return bad("transport.tls", "%v", err)
+		}
+		t.TLSConfig = &tls.Config{Certificates: []tls.Certificate{pair}, MinVersion: tls.VersionTLS12}
 	}
 	if t.SlowConsumer != "conflate" && t.SlowConsumer != "disconnect" {
 		return bad("transport.slow_consumer", "%q: want conflate or disconnect", t.SlowConsumer)

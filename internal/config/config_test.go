@@ -2,12 +2,15 @@ package config
 
 import (
 	"errors"
+	"fmt"
 	"net"
 	"net/netip"
 	"os"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/tickwire/tickwire/internal/testcert"
 )
 
 const minimal = `
@@ -93,8 +96,10 @@ func TestRefusedNamingTheKey(t *testing.T) {
 		{minimal + "transport: {listen: nowhere}\n", "transport.listen"},
 		{minimal + "transport: {listen: 239.1.1.1:27100}\n", "transport.listen"},
 		{minimal + "transport: {token: \"a\\tb\"}\n", "transport.token"},
-		{minimal + "transport: {tls: {cert: /nonexistent.pem, key: /nonexistent.key}}\n", "transport.tls: TLS is not served"},
-		{minimal + "transport: {tls: {cert: /etc/hostname}}\n", "transport.tls"},
+		{minimal + "transport: {tls: {cert: /nonexistent.pem, key: /nonexistent.key}}\n", "transport.tls: open /nonexistent.pem"},
+		{minimal + "transport: {tls: {cert: /etc/hostname}}\n", "transport.tls.key: missing"},
+		{minimal + "transport: {tls: {key: /etc/hostname}}\n", "transport.tls.cert: missing"},
+		{minimal + "transport: {tls: {cert: /etc/hostname, key: /etc/hostname}}\n", "transport.tls: tls: failed to find any PEM data"},
 		{minimal + "transport: {slow_consumer: wait}\n", "transport.slow_consumer"},
 		{minimal + "transport: {queue_bytes: 100}\n", "transport.queue_bytes"},
 		{minimal + "transport: {slow_after: 0s}\n", "transport.slow_after"},
@@ -257,5 +262,25 @@ func TestInterface(t *testing.T) {
 		case c.want != "" && (err == nil || !strings.Contains(err.Error(), "feed.interface") || !strings.Contains(err.Error(), c.want)):
 			t.Errorf("%s: error %v; want one naming feed.interface and %q", c.name, err, c.want)
 		}
+	}
+}
+
+// TestTLSLoads: a certificate and key that go together are loaded, and
+// they let the server listen beyond loopback without a token.
+func TestTLSLoads(t *testing.T) {
+	certs, err := testcert.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, cert, key, err := certs.Write(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := Parse(strings.NewReader(minimal + fmt.Sprintf("transport: {listen: 10.1.1.1:27100, tls: {cert: %s, key: %s}}\n", cert, key)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Transport.TLSConfig == nil || len(c.Transport.TLSConfig.Certificates) != 1 {
+		t.Fatalf("TLS not loaded: %+v", c.Transport.TLSConfig)
 	}
 }

@@ -28,7 +28,7 @@ func serveSubscribers(t config.Transport, stderr io.Writer) (*subscribers, error
 	if t.Listen == "" {
 		return nil, nil
 	}
-	srv := transport.NewServer(transport.ServerConfig{Listen: t.ListenAddr.String(), Token: t.Token,
+	srv := transport.NewServer(transport.ServerConfig{Listen: t.ListenAddr.String(), Token: t.Token, TLS: t.TLSConfig,
 		Disconnect: t.SlowConsumer == "disconnect", QueueBytes: t.QueueBytes, SlowAfter: t.SlowAfter,
 		HelloTimeout: t.HelloTimeout, MaxClients: t.MaxClients,
 		Logf: func(format string, args ...any) { fmt.Fprintf(stderr, "subscribers: "+format+"\n", args...) }})

@@ -30,6 +30,7 @@ func subscribeCmd(args []string, stdout, stderr io.Writer) int {
 		booksExit = fs.String("books-on-exit", "", "write the mirrored books to `FILE` at the end of the session or on SIGTERM")
 		exitOnEnd = fs.Bool("exit-on-end", false, "exit 0 once the daemon announces the end of the session")
 		quiet     = fs.Bool("quiet", false, "no status lines on stderr")
+		tlsOpts   = tlsFlags(fs)
 	)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -48,7 +49,11 @@ func subscribeCmd(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return fail(2, fmt.Errorf("--depth: %w", err))
 	}
-	opts := []client.Option{client.WithToken(*token), client.WithDepth(d, n), client.WithName("tickwire subscribe")}
+	opts, err := tlsOpts()
+	if err != nil {
+		return fail(2, err)
+	}
+	opts = append(opts, client.WithToken(*token), client.WithDepth(d, n), client.WithName("tickwire subscribe"))
 	if *symbols != "all" {
 		var syms []string
 		for _, s := range strings.Split(*symbols, ",") {

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/tickwire/tickwire/book"
+	"github.com/tickwire/tickwire/internal/testcert"
 )
 
 // TestSubscribersMirrorTheDaemon runs the simulator with loss on both lines
@@ -149,4 +150,72 @@ func sameTop(t *testing.T, got, full string) {
 	if !bytes.Equal(g, want) {
 		t.Errorf("top-of-book mirror differs from the daemon's best levels:\n%s", g[:min(len(g), 400)])
 	}
+}
+
+// TestSubscribeTLS: the daemon serves TLS (transport.tls) on a port of its
+// own; `tickwire subscribe --ca` mirrors its books through it, and a
+// subscriber that does not trust its authority exits 1 at once, naming the
+// fault.
+func TestSubscribeTLS(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end with processes")
+	}
+	bin := binary(t)
+	dir := t.TempDir()
+	certs, err := testcert.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ca, cert, key, err := certs.Write(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	groupA, groupB := lineGroups(93)
+	listen := freeTCPAddrs(t, 1)[0]
+	want, daemonBooks, mirrored := filepath.Join(dir, "want.jsonl"), filepath.Join(dir, "daemon.jsonl"), filepath.Join(dir, "mirror.jsonl")
+	cfg := filepath.Join(dir, "tickwire.yaml")
+	writeFile(t, cfg, fmt.Sprintf(`feed:
+  interface: lo
+  line_a: {group: %s}
+  line_b: {group: %s}
+transport:
+  listen: %s
+  tls: {cert: %s, key: %s}
+books_on_exit: %s
+`, groupA, groupB, listen, cert, key, daemonBooks))
+	runCmd := exec.Command(bin, "run", "-config", cfg, "-exit-on-end")
+	var runOut, simOut, subOut syncBuffer
+	runCmd.Stdout, runCmd.Stderr = &runOut, &runOut
+	if err := runCmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer runCmd.Process.Kill()
+	waitFor(t, &runOut, regexp.MustCompile(`serving subscribers on (\S+)`))
+
+	untrusted := exec.Command(bin, "subscribe", "-addr", listen, "-tls")
+	out, err := untrusted.CombinedOutput()
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 || !strings.Contains(string(out), "certificate") {
+		t.Fatalf("a subscriber not trusting the authority: %v\n%s", err, out)
+	}
+	sub := exec.Command(bin, "subscribe", "-addr", listen, "-ca", ca, "-depth", "orders", "-exit-on-end", "-books-on-exit", mirrored)
+	sub.Stdout, sub.Stderr = &subOut, &subOut
+	if err := sub.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Process.Kill()
+	waitFor(t, &subOut, regexp.MustCompile(`(subscribed to all)`))
+	time.Sleep(100 * time.Millisecond) // the subscription taken
+	simCmd := exec.Command(bin, "sim", "-messages", "20000", "-instruments", "30", "-seed", "19", "-books", want,
+		"-group-a", groupA, "-group-b", groupB, "-rate", "40000", "-linger", "1s")
+	simCmd.Stdout, simCmd.Stderr = &simOut, &simOut
+	if err := simCmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer simCmd.Process.Kill()
+	waitExit(t, runCmd, &runOut, &simOut)
+	if err := waitAnyExit(t, sub, 20*time.Second, &subOut, nil); err != nil {
+		t.Fatalf("subscriber: %v\n%s", err, subOut.String())
+	}
+	sameBooks(t, mirrored, daemonBooks)
+	sameBooks(t, daemonBooks, want)
 }

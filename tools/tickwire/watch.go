@@ -66,6 +66,7 @@ func watchCmd(args []string, stdout, stderr io.Writer) int {
 		token  = fs.String("token", "", "the daemon's transport.token, if it has one")
 		levels = fs.Int("levels", 10, "price levels shown per side")
 		trades = fs.Int("trades", 10, "last trades shown")
+		tlsOpt = tlsFlags(fs)
 	)
 	// The symbol may come before or after the flags.
 	var pos []string
@@ -96,9 +97,13 @@ func watchCmd(args []string, stdout, stderr io.Writer) int {
 	}
 	cfg := watchConfig{symbol: strings.ToUpper(pos[0]), levels: *levels, trades: *trades, frame: watchFrame, endWait: watchEndWait}
 
+	opts, err := tlsOpt()
+	if err != nil {
+		return fail(2, err)
+	}
 	dialCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	c, err := client.Dial(dialCtx, *addr, client.WithSymbols(cfg.symbol), client.WithDepth(client.DepthOrders, 0),
-		client.WithToken(*token), client.WithName("tickwire watch"))
+	c, err := client.Dial(dialCtx, *addr, append(opts, client.WithSymbols(cfg.symbol), client.WithDepth(client.DepthOrders, 0),
+		client.WithToken(*token), client.WithName("tickwire watch"))...)
 	cancel()
 	if err != nil {
 		return fail(1, err)
