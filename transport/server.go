@@ -38,8 +38,9 @@ type ServerConfig struct {
 	// (default 4 MiB): past it its updates are dropped, and it is
 	// conflated or cut off.
 	QueueBytes int
-	// SlowAfter is how long a connection may stay past QueueBytes before
-	// it is conflated or cut off (default 1 s).
+	// SlowAfter is how long a connection may stay past QueueBytes, or
+	// take nothing of what waits for it, before it is conflated or cut
+	// off (default 500 ms).
 	SlowAfter time.Duration
 	// HelloTimeout is how long a new connection has to send its Hello
 	// (default 5 s).
@@ -71,7 +72,7 @@ func (c *ServerConfig) resolve() {
 		c.QueueBytes = 4 << 20
 	}
 	if c.SlowAfter <= 0 {
-		c.SlowAfter = time.Second
+		c.SlowAfter = 500 * time.Millisecond
 	}
 	if c.HelloTimeout <= 0 {
 		c.HelloTimeout = 5 * time.Second
@@ -132,11 +133,11 @@ type Server struct {
 	front   *tlsFront // with TLS: what serves Listen
 	booted  chan error
 	stopped chan error
-	wake    chan struct{}
 	done    chan struct{}
 
-	mu    sync.Mutex
-	loops []*loopState
+	mu       sync.Mutex
+	loops    []*loopState
+	loopList atomic.Pointer[[]*loopState] // a copy of loops, read without mu
 
 	nextID      atomic.Uint64
 	clients     atomic.Int64
@@ -150,7 +151,7 @@ type Server struct {
 func NewServer(cfg ServerConfig) *Server {
 	cfg.resolve()
 	s := &Server{cfg: cfg, ring: ring.New(cfg.RingBytes), booted: make(chan error, 1), stopped: make(chan error, 1),
-		wake: make(chan struct{}, 1), done: make(chan struct{})}
+		done: make(chan struct{})}
 	s.pub = NewPublisher(s.ring, s.notify)
 	return s
 }
@@ -204,7 +205,6 @@ func (s *Server) Start() error {
 		s.front.wg.Add(1)
 		go s.front.serve()
 	}
-	go s.pump()
 	go s.tick()
 	return nil
 }
@@ -274,24 +274,26 @@ func (s *Server) drained() bool {
 	return true
 }
 
-// notify wakes the pump; it never blocks.
+// notify queues, on each event loop not already scheduled, a pass over its
+// connections. It never blocks: called by the book's writer after a Flush,
+// it costs an atomic load and a compare-and-swap per loop, and the loop's
+// wake-up (a write to its eventfd) when the loop is not already due for a
+// pass. The writer schedules the pass itself rather than waking a goroutine
+// that would: one hand-over less between the book and the sockets.
 func (s *Server) notify() {
-	select {
-	case s.wake <- struct{}{}:
-	default:
+	if l := s.loopList.Load(); l != nil {
+		for _, ls := range *l {
+			ls.schedule()
+		}
 	}
 }
 
-// pump schedules, on each event loop not already scheduled, a pass over
-// its connections.
-func (s *Server) pump() {
-	for {
-		select {
-		case <-s.done:
-			return
-		case <-s.wake:
+// schedule queues a pass over the loop's connections unless one is due.
+func (ls *loopState) schedule() {
+	if ls.scheduled.CompareAndSwap(false, true) {
+		if ls.el.Execute(context.Background(), ls) != nil {
+			ls.scheduled.Store(false)
 		}
-		s.schedule(false)
 	}
 }
 
@@ -312,16 +314,12 @@ func (s *Server) tick() {
 // schedule queues, on each event loop not already scheduled, a pass over
 // its connections; timers: the pass runs the connections' timers too.
 func (s *Server) schedule(timers bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for _, ls := range s.loops {
-		if timers {
-			ls.timers.Store(true)
-		}
-		if ls.scheduled.CompareAndSwap(false, true) {
-			if ls.el.Execute(context.Background(), ls) != nil {
-				ls.scheduled.Store(false)
+	if l := s.loopList.Load(); l != nil {
+		for _, ls := range *l {
+			if timers {
+				ls.timers.Store(true)
 			}
+			ls.schedule()
 		}
 	}
 }
@@ -337,6 +335,8 @@ func (s *Server) loop(el gnet.EventLoop) *loopState {
 	}
 	ls := &loopState{s: s, el: el, enc: NewEncoder(1 << 10), out: make([]byte, 0, outBatch+MaxFrameSize)}
 	s.loops = append(s.loops, ls)
+	l := append([]*loopState(nil), s.loops...)
+	s.loopList.Store(&l)
 	return ls
 }
 
@@ -422,9 +422,14 @@ type connState struct {
 	counted   bool           // the conflation is counted and logged
 	resync    bool           // a resync record reached: resynchronise
 	slowSince time.Time
-	reqID     uint64 // the last request submitted
-	inflight  int    // requests submitted and not applied yet
-	asked     bool   // it has sent a Subscribe: it gets the feed's Status from then on
+	// Whether the client takes what it is sent (see progress).
+	written    uint64 // bytes handed to gnet
+	acked      uint64 // of which taken by the client, as of progressAt
+	progressAt time.Time
+	stalled    bool
+	reqID      uint64 // the last request submitted
+	inflight   int    // requests submitted and not applied yet
+	asked      bool   // it has sent a Subscribe: it gets the feed's Status from then on
 
 	mu    sync.Mutex
 	ready []*request // taken by the writer, applied at their markers
@@ -618,6 +623,7 @@ func (cs *connState) write(e *Encoder) {
 		return
 	}
 	cs.c.Write(f)
+	cs.written += uint64(len(f))
 	cs.lastSent = time.Now()
 }
 
@@ -667,12 +673,45 @@ func (cs *connState) timers(now time.Time) {
 		if now.Sub(cs.opened) > s.cfg.HelloTimeout {
 			cs.fail(DisconnectHelloTimeout, tw.ErrorCodeHelloTimeout, fmt.Sprintf("no Hello within %v", s.cfg.HelloTimeout))
 		}
-	case now.Sub(cs.lastSent) >= s.cfg.Heartbeat && cs.c.OutboundBuffered() == 0:
-		e := cs.ls.enc
-		e.Begin(cs.nextSeq())
-		e.Heartbeat(s.pub.lastSeqPublished())
-		cs.write(e)
+	default:
+		cs.progress(now)
+		if now.Sub(cs.lastSent) >= s.cfg.Heartbeat && cs.c.OutboundBuffered() == 0 {
+			e := cs.ls.enc
+			e.Begin(cs.nextSeq())
+			e.Heartbeat(s.pub.lastSeqPublished())
+			cs.write(e)
+		}
 	}
+}
+
+// progress sees whether the client took any of what it was sent since the
+// last look: the bytes written less those still queued, in gnet and in the
+// kernel's send queue (TIOCOUTQ, which is SIOCOUTQ: on TCP, the bytes not
+// acknowledged yet; on the Unix socket of a TLS bridge, those the bridge has
+// not read). A client that stops reading acknowledges nothing once its
+// receive buffer is full, while one merely slow goes on taking bytes:
+// stalled is set when nothing was taken for SlowAfter with bytes waiting,
+// long before a stopped client's backlog could reach QueueBytes through the
+// kernel's buffers. One ioctl per look, only when bytes were written or wait.
+func (cs *connState) progress(now time.Time) {
+	if !cs.asked || (cs.acked == cs.written && !cs.stalled) {
+		cs.progressAt = now
+		return
+	}
+	queued, err := unix.IoctlGetInt(cs.c.Fd(), unix.TIOCOUTQ)
+	if err != nil {
+		return
+	}
+	waiting := uint64(cs.c.OutboundBuffered()) + uint64(queued)
+	if waiting > cs.written {
+		return // not a count of this connection's bytes: no judgement
+	}
+	acked := cs.written - waiting
+	if acked != cs.acked || acked == cs.written {
+		cs.acked, cs.progressAt, cs.stalled = acked, now, false
+		return
+	}
+	cs.stalled = now.Sub(cs.progressAt) > cs.ls.s.cfg.SlowAfter
 }
 
 // pump copies to the connection what the ring holds for it.
@@ -687,21 +726,25 @@ func (cs *connState) pump(now time.Time) {
 		cs.rd.Skip()
 		return
 	}
-	if cs.c.OutboundBuffered() > s.cfg.QueueBytes {
-		// Past the bound: what comes is dropped; after SlowAfter the
-		// client is cut off, or conflated: counted now, resynchronised
-		// once it reads again.
+	if over := cs.c.OutboundBuffered() > s.cfg.QueueBytes; over || cs.stalled {
+		// Past the bound, or taking nothing: what comes is dropped;
+		// after SlowAfter the client is cut off, or conflated: counted
+		// now, resynchronised once it reads again.
 		if !cs.dropping {
 			cs.dropping, cs.slowSince, cs.counted = true, now, false
 		}
 		cs.rd.Skip()
-		if now.Sub(cs.slowSince) > s.cfg.SlowAfter {
+		if cs.stalled || now.Sub(cs.slowSince) > s.cfg.SlowAfter {
+			why := fmt.Sprintf("more than %d bytes queued for %v", s.cfg.QueueBytes, s.cfg.SlowAfter)
+			if !over {
+				why = fmt.Sprintf("nothing read for %v with bytes waiting", s.cfg.SlowAfter)
+			}
 			if s.cfg.Disconnect {
-				cs.fail(DisconnectSlow, tw.ErrorCodeSlowConsumer, fmt.Sprintf("more than %d bytes queued for %v", s.cfg.QueueBytes, s.cfg.SlowAfter))
+				cs.fail(DisconnectSlow, tw.ErrorCodeSlowConsumer, why)
 			} else if !cs.counted {
 				cs.counted = true
 				s.conflations.Add(1)
-				s.cfg.Logf("client %s conflated: more than %d bytes queued for %v", cs.remote, s.cfg.QueueBytes, s.cfg.SlowAfter)
+				s.cfg.Logf("client %s conflated: %s", cs.remote, why)
 			}
 		}
 		return
@@ -783,6 +826,7 @@ func (cs *connState) flush(out []byte) {
 		return
 	}
 	cs.c.Write(out)
+	cs.written += uint64(len(out))
 	if f := cs.ls.s.cfg.OnWrite; f != nil {
 		f(out)
 	}

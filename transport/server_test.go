@@ -363,6 +363,75 @@ func TestSlowConsumer(t *testing.T) {
 	}
 }
 
+// TestStalledClientNoticed: a client that stops reading is conflated for
+// acknowledging nothing while bytes wait, though its backlog, held in the
+// kernel's buffers, never reaches QueueBytes (1 GiB here), while a client
+// that reads slowly, and one that reads everything, are not; then the
+// stalled one reads again and ends exact.
+func TestStalledClientNoticed(t *testing.T) {
+	d := newDaemon(t, transport.ServerConfig{QueueBytes: 1 << 30, SlowAfter: 300 * time.Millisecond})
+	addr := d.srv.Addr().String()
+	msgs, want := session(t, 120_000, 50, 41)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	done := make(chan error, 3)
+	start := func(each func(*client.Event)) *client.Client {
+		c, err := client.Dial(ctx, addr, client.WithDepth(client.DepthOrders, 0), client.WithoutReconnect())
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		go func() {
+			done <- c.Run(ctx, func(ev *client.Event) error {
+				each(ev)
+				return nil
+			})
+		}()
+		return c
+	}
+	release := make(chan struct{})
+	stalled := false
+	stopped := start(func(ev *client.Event) {
+		if !stalled && ev.Message.IsUpdate() {
+			stalled = true
+			<-release
+		}
+	})
+	n := 0
+	slow := start(func(*client.Event) {
+		if n++; n%2000 == 0 {
+			time.Sleep(time.Millisecond) // slower than the feed, reading all the while
+		}
+	})
+	good := start(func(*client.Event) {})
+	for d.srv.Stats().Accepted < 3 {
+		time.Sleep(time.Millisecond)
+	}
+	time.Sleep(50 * time.Millisecond)
+	d.play(t, msgs[:len(msgs)/2], 1, 10, func(seq uint64) {
+		if seq%10_000 == 0 {
+			time.Sleep(50 * time.Millisecond)
+		}
+	})
+	for d.srv.Stats().Conflations == 0 && ctx.Err() == nil {
+		d.pub.Flush()
+		time.Sleep(5 * time.Millisecond)
+	}
+	close(release)
+	d.play(t, msgs[len(msgs)/2:], uint64(len(msgs)/2)+1, 10, nil)
+	d.endAndWait(t, len(msgs), done, 3)
+	for name, c := range map[string]*client.Client{"stopped": stopped, "slow": slow, "good": good} {
+		var got bytes.Buffer
+		c.Book().WriteBooks(&got)
+		if !bytes.Equal(got.Bytes(), want) {
+			t.Errorf("%s client's mirror differs\n%s", name, firstDiff(got.Bytes(), want))
+		}
+	}
+	if n := d.srv.Stats().Conflations; n != 1 {
+		t.Fatalf("%d conflations, want the stopped client's alone", n)
+	}
+}
+
 // TestConflatedClientResynchronises: a client that stalls long enough to
 // be conflated, then reads again, gets Status Conflated, fresh snapshots
 // and Status Live, and ends the session exact.

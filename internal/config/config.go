@@ -46,7 +46,8 @@ type Transport struct {
 	Token string `yaml:"token"`
 	TLS   TLS    `yaml:"tls"`
 	// SlowConsumer is what happens to a client that falls behind by more
-	// than QueueBytes for longer than SlowAfter: conflate (its queued
+	// than QueueBytes for longer than SlowAfter, or reads nothing for
+	// SlowAfter with bytes waiting for it: conflate (its queued
 	// updates dropped, a fresh snapshot of its instruments sent, and a
 	// Status saying so) or disconnect (with a reason).
 	SlowConsumer string        `yaml:"slow_consumer"`
@@ -116,7 +117,7 @@ func Default() *Config {
 	return &Config{
 		Config: live.Default(),
 		Transport: Transport{Listen: DefaultTransportListen, SlowConsumer: "conflate", QueueBytes: 4 << 20,
-			SlowAfter: time.Second, HelloTimeout: 5 * time.Second, MaxClients: 16384},
+			SlowAfter: 500 * time.Millisecond, HelloTimeout: 5 * time.Second, MaxClients: 16384},
 	}
 }
 

@@ -24,7 +24,9 @@ type result struct {
 	published  float64 // the publisher's messages per second
 	lost       string  // what the subscribers missed
 	lat        quantiles
-	wrote      quantiles // book updated to bytes written (tickwire)
+	wrote      quantiles     // book updated to bytes written (tickwire)
+	firstWrote quantiles     // the same, for the first connection of each pass
+	turn       time.Duration // mean time of a connection's turn in a pass
 	idle       perConn
 	idleLat    quantiles // during the idle connections' arrival (tickwire)
 	idleWrote  quantiles

@@ -92,6 +92,8 @@ func (t *table) print(out io.Writer) {
 	row("lost", n.lost, w.lost)
 	row(fmt.Sprintf("publish to decoded p50 / p99 at %dk/s", c.rate/1000), pq(n.lat), pq(w.lat))
 	row("book updated to bytes written p50 / p99", "-", pq(w.wrote))
+	row("  to the first connection of a pass", "-", pq(w.firstWrote))
+	row("  a connection's turn in a pass (copy + write)", "-", fmt.Sprintf("%v mean", w.turn.Round(10*time.Nanosecond)))
 	row(fmt.Sprintf("%d idle: Go heap+stacks per conn, after GC", c.idle), idleCell(n, true), idleCell(w, true))
 	row(fmt.Sprintf("%d idle: RSS per conn, before GC", c.idle), idleCell(n, false), idleCell(w, false))
 	row("  while they connect: decoded p50 / p99", "-", pq(w.idleLat))

@@ -96,7 +96,11 @@ type sub struct {
 func runTickwire(c config, logf func(string, ...any)) (*result, error) {
 	r := &result{}
 	var recording atomic.Bool
-	wrote := newLat()
+	wrote, first := newLat(), newLat()
+	// A pass writes the connections one after the other: a write less
+	// than 100 us after the one before is a turn of the same pass.
+	var lastWrite int64 // on the event loop alone
+	var turnSum, turnN atomic.Int64
 	var events atomic.Int64
 	srv := transport.NewServer(transport.ServerConfig{Listen: "127.0.0.1:0", MaxClients: c.idle + 4*c.subs + 64,
 		Logf: func(format string, args ...any) {
@@ -106,7 +110,15 @@ func runTickwire(c config, logf func(string, ...any)) (*result, error) {
 		},
 		OnWrite: func(b []byte) {
 			if recording.Load() {
+				now := int64(nowNS())
 				recordWrite(wrote, b)
+				if d := now - lastWrite; lastWrite != 0 && d < 100_000 {
+					turnSum.Add(d)
+					turnN.Add(1)
+				} else {
+					recordWrite(first, b)
+				}
+				lastWrite = now
 			}
 		}})
 	pub := srv.Publisher()
@@ -229,7 +241,10 @@ func runTickwire(c config, logf func(string, ...any)) (*result, error) {
 	recording.Store(true)
 	pace(c.rate, c.window, nil, f.emit)
 	drain()
-	r.lat, r.wrote = gather(lats), gather([]*lat{wrote})
+	r.lat, r.wrote, r.firstWrote = gather(lats), gather([]*lat{wrote}), gather([]*lat{first})
+	if n := turnN.Load(); n > 0 {
+		r.turn = time.Duration(turnSum.Load() / n)
+	}
 
 	// Idle connections while the paced feed runs.
 	logf("tickwire: %d idle connections, the paced feed running", c.idle)

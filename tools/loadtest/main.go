@@ -42,6 +42,8 @@ func main() {
 		pps      = flag.Float64("pps", 80_000, "flood: datagrams per second per line")
 		runs     = flag.Int("runs", 6, "flood: runs per poll mode and receive buffer")
 	)
+	flag.IntVar(&subscribers, "subscribers", 0, "subscribers of every instrument attached to the handler (transport), each mirror compared with the handler's books")
+	flag.StringVar(&subDepth, "depth", "levels", "the subscribers' depth: orders or levels (mirrors compared), top or N (counted)")
 	flag.Parse()
 	if *flood {
 		payload := strings.Split(*payloads, ",")[0]
@@ -88,8 +90,11 @@ func run(tickwire string, messages int, rates, payloads, polls, recvBufs, dir st
 		return err
 	}
 	recvBuf := strings.Split(recvBufs, ",")[0]
-	fmt.Printf("%-8s %-6s %12s %12s %10s %6s %10s %10s %10s %10s\n",
-		"payload", "poll", "target/s", "sent/s", "drops", "gaps", "p50 us", "p99 us", "p99.9 us", "max us")
+	if subscribers > 0 {
+		fmt.Printf("%d subscribers of every instrument at depth %s attached, in this process\n", subscribers, subDepth)
+	}
+	fmt.Printf("%-8s %-6s %12s %12s %10s %6s %10s %10s %10s %10s %s\n",
+		"payload", "poll", "target/s", "sent/s", "drops", "gaps", "p50 us", "p99 us", "p99.9 us", "max us", subsHeader())
 	for _, payload := range strings.Split(payloads, ",") {
 		for _, poll := range strings.Split(polls, ",") {
 			best := 0.0
@@ -98,9 +103,9 @@ func run(tickwire string, messages int, rates, payloads, polls, recvBufs, dir st
 				if err != nil {
 					return err
 				}
-				fmt.Printf("%-8s %-6s %12s %12.0f %10d %6d %10s %10s %10s %10s\n", payload, poll, r, res.sent,
-					res.drops, res.gaps, res.lat[0], res.lat[1], res.lat[2], res.lat[3])
-				if res.drops == 0 && res.gaps == 0 && res.sent > best {
+				fmt.Printf("%-8s %-6s %12s %12.0f %10d %6d %10s %10s %10s %10s %s\n", payload, poll, r, res.sent,
+					res.drops, res.gaps, res.lat[0], res.lat[1], res.lat[2], res.lat[3], res.subs)
+				if res.drops == 0 && res.gaps == 0 && !res.subsBad && res.sent > best {
 					best = res.sent
 				}
 			}
@@ -117,6 +122,8 @@ type result struct {
 	drops, gaps uint64
 	cpu         float64 // seconds of CPU the handler used
 	lat         [4]string
+	subs        string // the subscribers' outcome
+	subsBad     bool   // a subscriber was conflated, cut off, or its mirror differs
 }
 
 func once(tickwire, session, dir, payload, poll, rate, recvBuf string) (result, error) {
@@ -141,7 +148,7 @@ func once(tickwire, session, dir, payload, poll, rate, recvBuf string) (result, 
   hold: {packets: 65536, bytes: 134217728}
   rerequest: {max_age: 2s}
 book: {orders: 262144, instruments: 1024}
-`, a, b, poll, spin, recvBuf)), 0o644); err != nil {
+%s`, a, b, poll, spin, recvBuf, transportConfig(dir))), 0o644); err != nil {
 		return res, err
 	}
 	h := exec.Command(tickwire, "run", "-config", cfg, "-exit-on-end", "-top", "0")
@@ -151,6 +158,11 @@ book: {orders: 262144, instruments: 1024}
 		return res, err
 	}
 	time.Sleep(300 * time.Millisecond)
+	att, err := attach(&hout)
+	if err != nil {
+		h.Process.Kill()
+		return res, err
+	}
 	sim := exec.Command("taskset", "-c", "0", tickwire, "sim", "-itch", session, "-group-a", a, "-group-b", b,
 		"-rate", rate, "-payload", payload, "-lag-b", "0", "-end-interval", "50ms")
 	sout, err := sim.CombinedOutput()
@@ -170,6 +182,9 @@ book: {orders: 262144, instruments: 1024}
 		res.cpu = (ps.UserTime() + ps.SystemTime()).Seconds()
 	}
 	out := hout.String()
+	if os.Getenv("LOADTEST_DEBUG") != "" {
+		fmt.Fprintf(os.Stderr, "handler:\n%s\nsim:\n%s\n", out, sout)
+	}
 	if m := reSimRate.FindStringSubmatch(string(sout)); m != nil {
 		res.elapsed, _ = strconv.ParseFloat(m[1], 64)
 		res.sent, _ = strconv.ParseFloat(m[2], 64)
@@ -192,6 +207,7 @@ book: {orders: 262144, instruments: 1024}
 	if !strings.Contains(out, "session     ended") {
 		res.gaps++ // the handler did not account for the whole session
 	}
+	res.subs, res.subsBad = att.finish(dir)
 	return res, nil
 }
 
