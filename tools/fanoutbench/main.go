@@ -27,11 +27,12 @@ type config struct {
 	window      time.Duration // each measured window
 	idle        int           // idle connections
 	slowMax     time.Duration // give up on the slow consumer after this
+	loops       int           // the server's event loops
 	quiet       bool
 }
 
 func defaults(quick bool) config {
-	c := config{subs: 64, instruments: 300, rate: 20_000, batch: 32, window: 3 * time.Second, idle: 10_000, slowMax: 25 * time.Second}
+	c := config{subs: 64, instruments: 300, rate: 20_000, batch: 32, window: 3 * time.Second, idle: 10_000, slowMax: 25 * time.Second, loops: 1}
 	if quick {
 		c.window, c.idle, c.slowMax = time.Second, 2_000, 8*time.Second
 	}
@@ -49,9 +50,10 @@ func main() {
 	idle := flag.Int("idle", 0, "idle connections (default 10,000; 2,000 with -quick)")
 	rate := flag.Int("rate", 0, "paced rate of the latency runs, per second (default 20,000)")
 	batch := flag.Int("batch", 0, "ITCH messages per Flush in the unpaced run (default 32)")
+	loops := flag.Int("loops", 0, "the server's event loops (default 1)")
 	flag.Parse()
 	c = defaults(*quick)
-	for _, o := range []struct{ dst, v *int }{{&c.subs, subs}, {&c.instruments, inst}, {&c.idle, idle}, {&c.rate, rate}, {&c.batch, batch}} {
+	for _, o := range []struct{ dst, v *int }{{&c.subs, subs}, {&c.instruments, inst}, {&c.idle, idle}, {&c.rate, rate}, {&c.batch, batch}, {&c.loops, loops}} {
 		if *o.v > 0 {
 			*o.dst = *o.v
 		}

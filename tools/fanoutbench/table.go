@@ -83,7 +83,7 @@ func (t *table) print(out io.Writer) {
 		c.subs, c.instruments, runtime.GOMAXPROCS(0), runtime.NumCPU(), runtime.Version(), t.elapsed.Round(time.Second))
 	fmt.Fprintf(out, "load average before / after: %s / %s (other processes share the machine)\n", t.loadBefore, loadAvg())
 	fmt.Fprintf(out, "paced runs: %d/s in packets every %v\nNATS: embedded nats-server v2.15.3, nats.go v1.56.0, %d-byte messages, each subscriber on bench.*\n", c.rate, tick, natsMsgSize)
-	fmt.Fprintf(out, "tickwire: book.Book -> transport.Publisher -> gnet server (1 loop) -> client.Dial at DepthTop; 1 update (LevelChanged) per ITCH message, %d messages per Flush unpaced\n\n", c.batch)
+	fmt.Fprintf(out, "tickwire: book.Book -> transport.Publisher -> gnet server (%d loop(s)) -> client.Dial at DepthTop; 1 update (LevelChanged) per ITCH message, %d messages per Flush unpaced\n\n", c.loops, c.batch)
 	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
 	row := func(cells ...string) { fmt.Fprintln(tw, strings.Join(cells, "\t")+"\t") }
 	row("", "NATS", "tickwire")

@@ -102,7 +102,7 @@ func runTickwire(c config, logf func(string, ...any)) (*result, error) {
 	var lastWrite int64 // on the event loop alone
 	var turnSum, turnN atomic.Int64
 	var events atomic.Int64
-	srv := transport.NewServer(transport.ServerConfig{Listen: "127.0.0.1:0", MaxClients: c.idle + 4*c.subs + 64,
+	srv := transport.NewServer(transport.ServerConfig{Listen: "127.0.0.1:0", MaxClients: c.idle + 4*c.subs + 64, Loops: c.loops,
 		Logf: func(format string, args ...any) {
 			if events.Add(1) <= 5 {
 				logf("tickwire server: "+format, args...)
@@ -126,9 +126,8 @@ func runTickwire(c config, logf func(string, ...any)) (*result, error) {
 	if err := srv.Start(); err != nil {
 		return nil, err
 	}
-	// Connections are closed only once the server is: transport's pass
-	// over a loop's connections crashes when one is closed during it
-	// (OnClose removes it from the slice being ranged over).
+	// Connections are closed once the server is, so that closing them
+	// is not measured.
 	var closers []func()
 	defer func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
