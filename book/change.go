@@ -49,6 +49,14 @@ const (
 	// ChangeDirectory: a Stock Directory (R), the symbol recorded; Msg
 	// holds it.
 	ChangeDirectory
+	// ChangeBrokenTrade: a Broken Trade (B): Match names the trade.
+	ChangeBrokenTrade
+	// ChangeMWCBLevels: the Market-Wide Circuit Breaker decline levels
+	// (V), market-wide (Locate 0); Msg holds them.
+	ChangeMWCBLevels
+	// ChangeMWCBBreach: a Market-Wide Circuit Breaker level breached (W),
+	// market-wide (Locate 0); Msg holds it.
+	ChangeMWCBBreach
 )
 
 var changeNames = [...]string{
@@ -66,6 +74,9 @@ var changeNames = [...]string{
 	ChangeRegSHO:           "reg-sho",
 	ChangeLULDCollar:       "luld-collar",
 	ChangeDirectory:        "directory",
+	ChangeBrokenTrade:      "broken-trade",
+	ChangeMWCBLevels:       "mwcb-levels",
+	ChangeMWCBBreach:       "mwcb-breach",
 }
 
 // messageKinds is the kind of each message type that changes no order.
@@ -76,6 +87,9 @@ var messageKinds = [256]ChangeKind{
 	itch.TypeRegSHORestriction:  ChangeRegSHO,
 	itch.TypeLULDAuctionCollar:  ChangeLULDCollar,
 	itch.TypeStockDirectory:     ChangeDirectory,
+	itch.TypeBrokenTrade:        ChangeBrokenTrade,
+	itch.TypeMWCBDeclineLevel:   ChangeMWCBLevels,
+	itch.TypeMWCBStatus:         ChangeMWCBBreach,
 }
 
 // String returns the kind's name, e.g. "level".
@@ -265,7 +279,10 @@ func (b *Book) applyNotify(seq uint64, m itch.Message) {
 	case itch.TypeCrossTrade:
 		v := itch.CrossTrade(m)
 		c.CrossShares, c.Price, c.Match = v.Shares(), v.CrossPrice(), v.Match()
-	case itch.TypeStockTradingAction, itch.TypeRegSHORestriction, itch.TypeLULDAuctionCollar:
+	case itch.TypeBrokenTrade:
+		c.Match = itch.BrokenTrade(m).Match()
+	case itch.TypeStockTradingAction, itch.TypeRegSHORestriction, itch.TypeLULDAuctionCollar,
+		itch.TypeMWCBDeclineLevel, itch.TypeMWCBStatus:
 		// The book ignores them; Msg carries their fields.
 	case itch.TypeStockDirectory:
 		b.apply(seq, m)

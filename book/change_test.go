@@ -34,6 +34,8 @@ func formatChange(c *Change) string {
 		s += fmt.Sprintf(" ref=%d %c %s shares=%d match=%d", c.Ref, c.Side, formatPrice(c.Price), c.Shares, c.Match)
 	case ChangeCrossTrade:
 		s += fmt.Sprintf(" %s shares=%d match=%d", formatPrice(c.Price), c.CrossShares, c.Match)
+	case ChangeBrokenTrade:
+		s += fmt.Sprintf(" match=%d", c.Match)
 	default:
 		s += fmt.Sprintf(" msg=%c/%d", c.Msg.Type(), len(c.Msg))
 	}
@@ -207,6 +209,18 @@ func TestChanges(t *testing.T) {
 		name: "cross trade",
 		msg:  &itch.CrossTradeMsg{Header: hdr, Shares: 1 << 33, Stock: itch.Alpha8("ABC"), CrossPrice: 100_050, Match: 6, CrossType: 'O'},
 		want: []string{p + "cross-trade loc=1 10.0050 shares=8589934592 match=6"},
+	}, {
+		name: "broken trade",
+		msg:  &itch.BrokenTradeMsg{Header: hdr, Match: 5},
+		want: []string{p + "broken-trade loc=1 match=5"},
+	}, {
+		name: "market-wide circuit breaker levels",
+		msg:  &itch.MWCBDeclineLevelMsg{Header: itch.Header{Timestamp: 777}, Level1: 1, Level2: 2, Level3: 3},
+		want: []string{p + "mwcb-levels loc=0 msg=V/35"},
+	}, {
+		name: "market-wide circuit breaker breached",
+		msg:  &itch.MWCBStatusMsg{Header: itch.Header{Timestamp: 777}, BreachedLevel: '1'},
+		want: []string{p + "mwcb-breach loc=0 msg=W/12"},
 	}, {
 		name: "trading action",
 		msg:  &itch.StockTradingActionMsg{Header: hdr, Stock: itch.Alpha8("ABC"), TradingState: 'H', Reason: itch.Alpha4("T1")},
