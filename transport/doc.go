@@ -59,7 +59,10 @@
 // server's book. The depth chosen (Orders, Levels, TopN, Top) decides whether
 // the snapshot carries orders and the updates are Order*, or it carries levels
 // and the updates are LevelChanged. Heartbeat is sent when nothing else was
-// for HelloReply.heartbeat_ms.
+// for HelloReply.heartbeat_ms. The market-wide circuit breaker's messages
+// (MwcbLevels, MwcbBreach: locate 0) go to every subscriber whatever it
+// subscribed to, and a new subscription gets the day's before its
+// snapshots; TradeBroken goes with the instrument's updates at every depth.
 //
 // # Gaps
 //

@@ -151,6 +151,9 @@ type Publisher struct {
 	// every connection resynchronise from fresh snapshots.
 	muted bool
 
+	mwcb    mwcbState
+	mwcbNew bool // a market-wide frame appended since the last Flush
+
 	frames  atomic.Uint64 // frames appended, for tests and metrics
 	seqSeen atomic.Uint64 // lastSeq as of the latest Flush, for other goroutines
 }
@@ -200,6 +203,10 @@ func (p *Publisher) Frames() uint64 { return p.frames.Load() }
 func (p *Publisher) Change(c *book.Change) {
 	if p.muted {
 		return // a rebuild: the clients get fresh snapshots after it
+	}
+	if c.Kind == book.ChangeMWCBLevels || c.Kind == book.ChangeMWCBBreach {
+		p.marketWide(c)
+		return
 	}
 	p.pend = append(p.pend, pubChange{c: *c, next: -1})
 	pc := &p.pend[len(p.pend)-1]
@@ -255,11 +262,54 @@ func (p *Publisher) Change(c *book.Change) {
 	p.tail[c.Locate] = i
 }
 
+// marketWide publishes a market-wide circuit breaker message (locate 0) to
+// every connection that asked for a subscription, after the changes
+// gathered so far, and keeps it for the subscriptions to come.
+func (p *Publisher) marketWide(c *book.Change) {
+	st := Stamp{FeedSeq: c.Seq, Timestamp: c.Timestamp}
+	if c.Kind == book.ChangeMWCBLevels {
+		v := itch.MWCBDeclineLevel(c.Msg)
+		p.mwcb.levels, p.mwcb.levelsAt = [3]uint64{v.Level1(), v.Level2(), v.Level3()}, st
+	} else {
+		p.mwcb.breach, p.mwcb.breachAt = itch.MWCBStatus(c.Msg).BreachedLevel(), st
+	}
+	p.flushChanges()
+	e := p.enc
+	e.Begin(placeholderSeq)
+	p.mwcb.encode(e, c.Kind)
+	p.appendFrame(recFeed<<16, e)
+	p.mwcbNew = true
+}
+
+// mwcbState is the day's market-wide circuit breaker: its levels (V) and
+// the last level breached (W), as a new subscriber is told them.
+type mwcbState struct {
+	levels   [3]uint64
+	levelsAt Stamp // zero FeedSeq: none yet
+	breach   byte
+	breachAt Stamp
+}
+
+// encode adds the message of kind k (book.ChangeMWCBLevels or
+// ChangeMWCBBreach) to e.
+func (m *mwcbState) encode(e *Encoder, k book.ChangeKind) {
+	if k == book.ChangeMWCBLevels {
+		e.MwcbLevels(m.levelsAt, m.levels[0], m.levels[1], m.levels[2])
+		return
+	}
+	level := m.breach
+	if level >= '1' && level <= '3' {
+		level -= '0'
+	}
+	e.MwcbBreach(m.breachAt, level)
+}
+
 // Flush encodes and publishes what Change gathered, then takes the
 // subscription requests waiting. Call it on the writer's goroutine after
 // each batch of messages; nothing applies messages while it runs.
 func (p *Publisher) Flush() {
-	appended := p.flushChanges()
+	appended := p.flushChanges() || p.mwcbNew
+	p.mwcbNew = false
 	p.seqSeen.Store(p.lastSeq)
 	if len(p.newInst) > 0 {
 		p.listed()
@@ -388,6 +438,8 @@ func (p *Publisher) encode(e *Encoder, s int, pc *pubChange) {
 		e.Trade(st, c.Match, c.Ref, side(c.Side), c.Price, uint64(c.Shares), tw.CrossKindContinuous)
 	case book.ChangeCrossTrade:
 		e.Trade(st, c.Match, 0, tw.SideBuy, c.Price, c.CrossShares, tw.CrossKind(pc.code))
+	case book.ChangeBrokenTrade:
+		e.TradeBroken(st, c.Match)
 	case book.ChangeTradingAction:
 		e.TradingState(st, tw.TradingStateCode(pc.code), trimSpaces(pc.text[:4]))
 	case book.ChangeRegSHO:
@@ -479,6 +531,16 @@ func (p *Publisher) take(r *request) {
 		}
 	}
 	p.count(cs, r)
+	if !r.unsub && !r.listed {
+		for _, k := range []book.ChangeKind{book.ChangeMWCBLevels, book.ChangeMWCBBreach} {
+			if (k == book.ChangeMWCBLevels && p.mwcb.levelsAt.FeedSeq != 0) || (k == book.ChangeMWCBBreach && p.mwcb.breachAt.FeedSeq != 0) {
+				e := p.snap
+				e.Begin(placeholderSeq)
+				p.mwcb.encode(e, k)
+				r.out = appendFinished(r.out, e)
+			}
+		}
+	}
 	if !r.unsub {
 		for _, loc := range r.resolved {
 			p.snapshot(r, loc)

@@ -616,3 +616,84 @@ func TestRebuildResynchronises(t *testing.T) {
 		}
 	}
 }
+
+// TestMarketWide: the market-wide circuit breaker's levels and breach (V,
+// W: locate 0) reach every subscriber whatever it subscribed to, and a
+// subscriber joining later is told them before its snapshots; a broken
+// trade (B) reaches the instrument's subscribers at every depth.
+func TestMarketWide(t *testing.T) {
+	d := newDaemon(t, transport.ServerConfig{})
+	addr := d.srv.Addr().String()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	type seen struct {
+		levels, breach, broken int
+		level1                 uint64
+		breached               uint8
+	}
+	done := make(chan error, 2)
+	watch := func(opts ...client.Option) *seen {
+		c, err := client.Dial(ctx, addr, opts...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		s := &seen{}
+		go func() {
+			done <- c.Run(ctx, func(ev *client.Event) error {
+				m := ev.Message
+				if m == nil {
+					return nil
+				}
+				switch m.Type() {
+				case tw.BodyMwcbLevels:
+					var v tw.MwcbLevelsFields
+					v.Init(m.Fields(tw.BodyMwcbLevels))
+					s.levels, s.level1 = s.levels+1, v.Level1()
+				case tw.BodyMwcbBreach:
+					var v tw.MwcbBreachFields
+					v.Init(m.Fields(tw.BodyMwcbBreach))
+					s.breach, s.breached = s.breach+1, v.BreachedLevel()
+				case tw.BodyTradeBroken:
+					s.broken++
+				}
+				return nil
+			})
+		}()
+		return s
+	}
+	seq := uint64(0)
+	apply := func(m []byte) {
+		if err := itch.Check(m); err != nil {
+			t.Fatal(err)
+		}
+		seq++
+		d.book.Apply(seq, itch.Message(m))
+		d.pub.Flush()
+	}
+	early := watch(client.WithSymbols("AAPL"), client.WithDepth(client.DepthTop, 0))
+	for d.srv.Stats().Accepted < 1 {
+		time.Sleep(time.Millisecond)
+	}
+	time.Sleep(20 * time.Millisecond)
+	d.pub.Flush()
+	apply((&itch.StockDirectoryMsg{Header: itch.Header{Locate: 7}, Stock: itch.Alpha8("AAPL")}).Append(nil))
+	apply((&itch.MWCBDeclineLevelMsg{Level1: 5_000_00000000, Level2: 4_000_00000000, Level3: 3_000_00000000}).Append(nil))
+	apply((&itch.MWCBStatusMsg{BreachedLevel: '1'}).Append(nil))
+	apply((&itch.BrokenTradeMsg{Header: itch.Header{Locate: 7}, Match: 99}).Append(nil))
+	late := watch(client.WithDepth(client.DepthOrders, 0))
+	for d.srv.Stats().Accepted < 2 {
+		time.Sleep(time.Millisecond)
+	}
+	for range 20 { // the late subscription taken before the end
+		d.pub.Flush()
+		time.Sleep(time.Millisecond)
+	}
+	d.endAndWait(t, int(seq), done, 2)
+	if *early != (seen{levels: 1, breach: 1, broken: 1, level1: 5_000_00000000, breached: 1}) {
+		t.Errorf("the early subscriber saw %+v", *early)
+	}
+	if *late != (seen{levels: 1, breach: 1, level1: 5_000_00000000, breached: 1}) {
+		t.Errorf("the late subscriber saw %+v", *late)
+	}
+}
