@@ -40,6 +40,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return subscribeCmd(args[1:], stdout, stderr)
 	case "watch":
 		return watchCmd(args[1:], stdout, stderr)
+	case "demo":
+		return demoCmd(args[1:], stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		usage(stdout)
 		return 0
@@ -54,6 +56,8 @@ func usage(w io.Writer) {
 	fmt.Fprint(w, `usage: tickwire <command> [flags]
 
 commands:
+  demo     the whole pipeline on this machine: the simulator on loopback multicast with loss, the
+           daemon with re-request recovery, a subscriber's mirror and a live ladder, checked at the end
   replay   rebuild order-by-order books from pcap/pcapng captures or raw ITCH files
   gen      write a synthetic TotalView-ITCH session as a capture, with its expected books
   run      the live handler: MoldUDP64 lines A and B with recovery, books (--config FILE)

@@ -13,7 +13,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/tickwire/tickwire/feed/live"
 	"github.com/tickwire/tickwire/internal/config"
 )
 
@@ -49,17 +48,9 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	logw := &prefixWriter{w: stderr, prefix: "tickwire run: "}
-	subs, err := serveSubscribers(cfg.Transport, logw)
+	subs, h, err := startDaemon(cfg, logw)
 	if err != nil {
 		return fail(1, err)
-	}
-	h, err := live.New(cfg.Config, logw, subs.hooks())
-	if err != nil {
-		subs.close()
-		return fail(1, err)
-	}
-	if subs != nil {
-		subs.h = h
 	}
 	defer h.Close()
 

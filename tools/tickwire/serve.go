@@ -39,6 +39,24 @@ func serveSubscribers(t config.Transport, stderr io.Writer) (*subscribers, error
 	return &subscribers{srv: srv, pub: srv.Publisher()}, nil
 }
 
+// startDaemon makes the live handler of cfg, logging to logw, with its
+// subscriber server if the configuration has one (subs is nil otherwise).
+func startDaemon(cfg *config.Config, logw io.Writer) (*subscribers, *live.Handler, error) {
+	subs, err := serveSubscribers(cfg.Transport, logw)
+	if err != nil {
+		return nil, nil, err
+	}
+	h, err := live.New(cfg.Config, logw, subs.hooks())
+	if err != nil {
+		subs.close()
+		return nil, nil, err
+	}
+	if subs != nil {
+		subs.h = h
+	}
+	return subs, h, nil
+}
+
 // hooks returns the live handler's hooks that feed the server.
 func (s *subscribers) hooks() live.Hooks {
 	if s == nil {
