@@ -102,6 +102,16 @@ func (b *Book) anomaly(seq uint64, k AnomalyKind, ref uint64, locate uint16) {
 	b.instrument(locate).faults++
 }
 
+// AnomalyTotal returns the number of anomalies of all kinds, allocating
+// nothing.
+func (b *Book) AnomalyTotal() uint64 {
+	var n uint64
+	for _, c := range b.anomalies.counts {
+		n += c
+	}
+	return n
+}
+
 // Anomalies returns the anomaly counts and the first MaxAnomalyRecords
 // records. Records is a fresh copy; it allocates only when there are any.
 func (b *Book) Anomalies() Anomalies {

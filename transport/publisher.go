@@ -151,6 +151,8 @@ type Publisher struct {
 	// every connection resynchronise from fresh snapshots.
 	muted bool
 
+	origin int64 // SetOrigin's, until the Flush after it
+
 	mwcb    mwcbState
 	mwcbNew bool // a market-wide frame appended since the last Flush
 
@@ -321,6 +323,17 @@ func (p *Publisher) Flush() {
 	}
 	if appended && p.notify != nil {
 		p.notify()
+	}
+	p.origin = 0
+}
+
+// SetOrigin says when the oldest datagram whose messages the next Flush
+// publishes was received (ns since the epoch, the kernel's timestamp): the
+// server measures its end-to-end stage from it. Call it on the writer's
+// goroutine before Flush; 0 (or never calling it) leaves that stage out.
+func (p *Publisher) SetOrigin(ns int64) {
+	if ns != 0 && (p.origin == 0 || ns < p.origin) {
+		p.origin = ns
 	}
 }
 

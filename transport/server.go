@@ -13,9 +13,11 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/HdrHistogram/hdrhistogram-go"
 	"github.com/panjf2000/gnet/v2"
 	"golang.org/x/sys/unix"
 
+	"github.com/tickwire/tickwire/internal/latency"
 	"github.com/tickwire/tickwire/transport/ring"
 	"github.com/tickwire/tickwire/transport/tw"
 )
@@ -239,6 +241,15 @@ func (s *Server) close(ctx context.Context, flush func()) error {
 	close(s.done)
 	err := s.eng.Stop(context.Background())
 	<-s.stopped
+	// The loops have stopped: what they recorded since their last
+	// publication is published from here.
+	if l := s.loopList.Load(); l != nil {
+		for _, ls := range *l {
+			for _, h := range ls.stages {
+				h.Publish()
+			}
+		}
+	}
 	if s.front != nil {
 		// The bridges pass on the last bytes once the loops closed
 		// their side: a second more at most.
@@ -282,10 +293,41 @@ func (s *Server) drained() bool {
 // that would: one hand-over less between the book and the sockets.
 func (s *Server) notify() {
 	if l := s.loopList.Load(); l != nil {
+		now, origin := time.Now().UnixNano(), s.pub.origin
 		for _, ls := range *l {
+			// The oldest flush (and wire time) the loop's next pass
+			// carries, for its latency stages.
+			ls.flushAt.CompareAndSwap(0, now)
+			if origin != 0 {
+				ls.origin.CompareAndSwap(0, origin)
+			}
 			ls.schedule()
 		}
 	}
+}
+
+// Stages of the server's latency, in Stage's numbering.
+const (
+	StagePublish = iota // book updated (the writer's Flush) -> bytes written to a subscriber
+	StageWire           // kernel receive of the oldest datagram applied (Publisher.SetOrigin) -> bytes written
+	numStages
+)
+
+// StageNames name the stages, for metrics and tables.
+var StageNames = [numStages]string{"publish", "end_to_end"}
+
+// Stage returns stage i's latency as last published by the event loops
+// (about once a second), every loop's merged: per write to a subscriber,
+// from the oldest flush (or datagram) the write's pass carried, so an
+// upper bound for each update written. Safe from any goroutine.
+func (s *Server) Stage(i int) *hdrhistogram.Histogram {
+	out := latency.New().Snapshot()
+	if l := s.loopList.Load(); l != nil {
+		for _, ls := range *l {
+			ls.stages[i].MergeInto(out)
+		}
+	}
+	return out
 }
 
 // schedule queues a pass over the loop's connections unless one is due.
@@ -334,6 +376,9 @@ func (s *Server) loop(el gnet.EventLoop) *loopState {
 		}
 	}
 	ls := &loopState{s: s, el: el, enc: NewEncoder(1 << 10), out: make([]byte, 0, outBatch+MaxFrameSize)}
+	for i := range ls.stages {
+		ls.stages[i] = latency.New()
+	}
 	s.loops = append(s.loops, ls)
 	l := append([]*loopState(nil), s.loops...)
 	s.loopList.Store(&l)
@@ -353,6 +398,11 @@ type loopState struct {
 	timers    atomic.Bool // set by tick: the pass runs the timers
 	enc       *Encoder
 	out       []byte
+
+	flushAt, origin     atomic.Int64 // set by the writer's notify, taken by the pass
+	passFlush, passWire int64        // this pass's, for the stages
+	stages              [numStages]*latency.Histogram
+	published           time.Time // the stages were last published
 }
 
 // Run is a pass over the loop's connections (gnet.Runnable).
@@ -360,6 +410,13 @@ func (ls *loopState) Run(context.Context) error {
 	ls.scheduled.Store(false)
 	now := time.Now()
 	timers := ls.timers.Swap(false)
+	ls.passFlush, ls.passWire = ls.flushAt.Swap(0), ls.origin.Swap(0)
+	if timers && now.Sub(ls.published) >= time.Second {
+		ls.published = now
+		for _, h := range ls.stages {
+			h.Publish()
+		}
+	}
 	// A connection closed during its turn (a failed write closes it at
 	// once) is removed from ls.conns, the last one taking its place: that
 	// one's turn is then at the same index.
@@ -827,6 +884,13 @@ func (cs *connState) flush(out []byte) {
 	}
 	cs.c.Write(out)
 	cs.written += uint64(len(out))
+	if ls := cs.ls; ls.passFlush != 0 {
+		now := time.Now().UnixNano()
+		ls.stages[StagePublish].Record(now - ls.passFlush)
+		if ls.passWire != 0 {
+			ls.stages[StageWire].Record(now - ls.passWire)
+		}
+	}
 	if f := cs.ls.s.cfg.OnWrite; f != nil {
 		f(out)
 	}

@@ -66,6 +66,15 @@ func (l *faultLog) note(line int, k fault, src netip.AddrPort, payload []byte) {
 	}
 }
 
+// sum returns the count of every kind over every line.
+func (l *faultLog) sum() uint64 {
+	var n uint64
+	for k := range fault(numFaults) {
+		n += l.total(k)
+	}
+	return n
+}
+
 // total returns the count of kind k over every line.
 func (l *faultLog) total(k fault) uint64 {
 	var n uint64

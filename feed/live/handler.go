@@ -85,6 +85,9 @@ type Handler struct {
 	mc     *multicast // one of mc and sp
 	sp     *soupRun
 
+	st        *stats
+	batchRecv int64 // see BatchReceived
+
 	// The state last reported to Hooks.Status.
 	state    State
 	reason   string
@@ -102,7 +105,7 @@ type Handler struct {
 // SoupBinTCP, faults are written from the session's event loop, so stderr
 // must be safe for concurrent use.
 func New(cfg Config, stderr io.Writer, hooks Hooks) (*Handler, error) {
-	h := &Handler{cfg: cfg, stderr: stderr, hooks: hooks}
+	h := &Handler{cfg: cfg, stderr: stderr, hooks: hooks, st: newStats()}
 	var err error
 	if cfg.Feed.SoupBinTCP.ServerAddr.IsValid() {
 		h.sp, err = newSoup(h)

@@ -11,12 +11,12 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/HdrHistogram/hdrhistogram-go"
 	"golang.org/x/sys/unix"
 
 	"github.com/tickwire/tickwire/codec/moldudp64"
 	"github.com/tickwire/tickwire/feed"
 	"github.com/tickwire/tickwire/feed/mcast"
+	"github.com/tickwire/tickwire/internal/latency"
 	"github.com/tickwire/tickwire/internal/pipeline"
 )
 
@@ -48,9 +48,9 @@ type multicast struct {
 	poller *mcast.Poller
 	batch  *mcast.Batch
 	stderr io.Writer
-	// lat records, per packet, the time from the kernel's receive
-	// timestamp to the packet's last message applied to the book (ns).
-	lat *hdrhistogram.Histogram
+	// The stages' histograms (Handler.Stage), recorded per datagram.
+	receive, apply, toBook *latency.Histogram
+	packets                [numLines]uint64
 
 	faults faultLog
 	drops  [numLines]uint64 // kernel drops reported so far
@@ -97,7 +97,7 @@ func newMulticast(h *Handler) (*multicast, error) {
 	cfg, stderr := &h.cfg, h.stderr
 	f := &cfg.Feed
 	m := &multicast{h: h, cfg: cfg, stderr: stderr, batch: mcast.NewBatch(64, f.DatagramSize),
-		lat: hdrhistogram.New(1, int64(time.Minute), 3)}
+		receive: h.st.stages[StageReceive], apply: h.st.stages[StageBook], toBook: h.st.stages[StageToBook]}
 	for _, l := range []Line{f.LineA, f.LineB} {
 		s, err := mcast.Listen(mcast.Config{Group: l.GroupAddr, Source: l.SourceAddr, Interface: f.Interface, RecvBuffer: f.RecvBuffer})
 		if err != nil {
@@ -202,6 +202,7 @@ func (m *multicast) run(ctx context.Context, exitOnEnd bool) error {
 func (m *multicast) loop(stopping *atomic.Bool, exitOnEnd bool) error {
 	var seen pipelineFaults
 	defer func() { m.logFaults(seen, "since the last report") }()
+	defer m.publishStats()
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 	if cpu := m.cfg.Feed.CPU; cpu >= 0 {
@@ -234,6 +235,7 @@ func (m *multicast) loop(stopping *atomic.Bool, exitOnEnd bool) error {
 		if after.Sub(lastCheck) >= time.Second {
 			lastCheck = after
 			seen = m.logFaults(seen, "in the last second")
+			m.publishStats()
 		}
 	}
 	return nil
@@ -247,13 +249,13 @@ func (m *multicast) step() (after time.Time, ended bool, err error) {
 	if err := m.poller.Wait(time.Millisecond); err != nil && !errors.Is(err, mcast.ErrTimeout) {
 		return after, false, err
 	}
-	now := time.Now().UnixNano()
 	for line, s := range m.socks {
 		for {
 			n, err := s.Recv(m.batch)
 			if err != nil {
 				return after, false, fmt.Errorf("%s: %w", lineNames[line], err)
 			}
+			now := nanotime()
 			for i := 0; i < n; i++ {
 				m.datagram(line, i, now)
 			}
@@ -276,6 +278,7 @@ func (m *multicast) step() (after time.Time, ended bool, err error) {
 	if f := m.h.hooks.Flush; f != nil {
 		f()
 	}
+	m.h.batchRecv = 0
 	if m.fetch == nil && !m.joining && m.p.Finished() {
 		if !m.h.endSent {
 			m.h.ended(m.trusted(), m.p.Arbiter().EndSeq())
@@ -291,6 +294,7 @@ func (m *multicast) step() (after time.Time, ended bool, err error) {
 func (m *multicast) datagram(line, i int, now int64) {
 	src := m.batch.Source(i)
 	payload := m.batch.Payload(i)
+	m.packets[line]++
 	if line == lineRecovery && src != m.cfg.Feed.Rerequest.ServerAddr {
 		m.faults.note(line, faultForeign, src, payload)
 		return
@@ -311,9 +315,30 @@ func (m *multicast) datagram(line, i int, now int64) {
 		return
 	}
 	m.packet(line, ts, src, payload)
+	done := nanotime()
+	m.apply.Record(done - now)
 	if kts != 0 {
-		m.lat.RecordValue(nanotime() - kts)
+		m.receive.Record(now - kts)
+		m.toBook.Record(done - kts)
+		if b := m.h.batchRecv; b == 0 || kts < b {
+			m.h.batchRecv = kts
+		}
 	}
+}
+
+// publishStats publishes the counters and the stages (Handler.Stats).
+func (m *multicast) publishStats() {
+	fst := m.p.FeedStats()
+	pst := m.p.Stats()
+	st := Stats{At: time.Now(), State: m.h.state, Packets: m.packets, Messages: pst.Messages,
+		Duplicates: fst.Duplicates, Gaps: pst.Gaps, GapMessages: pst.GapMessages,
+		Rerequests: fst.Requests, RequestedMessages: fst.RequestedMessages, Recovered: fst.Recovered,
+		Snapshots: m.rebuilds, BookAnomalies: m.p.Book().AnomalyTotal(), Stale: !m.trusted(), Ended: m.p.Finished()}
+	for line, s := range m.socks {
+		st.KernelDrops[line] = s.Drops()
+	}
+	st.Faults = m.faults.sum()
+	m.h.st.publish(&st)
 }
 
 // packet passes one datagram to the pipeline and counts what it rejected.
@@ -470,7 +495,8 @@ func (m *multicast) writeSummary(w io.Writer, elapsed time.Duration, top int) {
 		drops += fmt.Sprintf(" %s %d,", lineNames[line], s.Drops())
 	}
 	fmt.Fprintln(w, strings.TrimSuffix(drops, ","))
-	if l := m.lat; l.TotalCount() > 0 {
+	m.toBook.Publish()
+	if l := m.toBook.Snapshot(); l.TotalCount() > 0 {
 		us := func(q float64) float64 { return float64(l.ValueAtQuantile(q)) / 1e3 }
 		fmt.Fprintf(w, "latency     kernel receive -> book updated, %d packets (%s poll): p50 %.1f us, p99 %.1f us, p99.9 %.1f us, max %.1f us\n",
 			l.TotalCount(), cfg.Feed.Poll, us(50), us(99), us(99.9), float64(l.Max())/1e3)

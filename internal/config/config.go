@@ -34,6 +34,8 @@ type Config struct {
 	// BooksOnExit, when set, is where the final books are written as JSON
 	// Lines on a clean shutdown (SIGTERM, SIGINT, end of session).
 	BooksOnExit string `yaml:"books_on_exit"`
+	// Admin is the operator's side: metrics and profiles.
+	Admin Admin `yaml:"admin"`
 }
 
 // Transport configures the server strategy clients subscribe to.
@@ -60,6 +62,43 @@ type Transport struct {
 
 	ListenAddr netip.AddrPort `yaml:"-"`
 	TLSConfig  *tls.Config    `yaml:"-"` // from TLS, once loaded
+}
+
+// Admin configures the operator's listeners, each on a loopback address
+// only, each off when empty.
+type Admin struct {
+	// Listen serves /metrics (Prometheus) and /stats (JSON, for tickwire
+	// stats).
+	Listen string `yaml:"listen"`
+	// Pprof serves net/http/pprof's profiles, on a listener of its own,
+	// never the metrics one.
+	Pprof string `yaml:"pprof"`
+
+	ListenAddr, PprofAddr netip.AddrPort `yaml:"-"`
+}
+
+func (a *Admin) validate() error {
+	for _, l := range []struct {
+		key string
+		v   string
+		dst *netip.AddrPort
+	}{{"admin.listen", a.Listen, &a.ListenAddr}, {"admin.pprof", a.Pprof, &a.PprofAddr}} {
+		if l.v == "" {
+			continue
+		}
+		ap, err := netip.ParseAddrPort(l.v)
+		if err != nil {
+			return bad(l.key, "%q is not an address:port", l.v)
+		}
+		if !ap.Addr().Unmap().IsLoopback() {
+			return bad(l.key, "%q is not a loopback address: the admin listeners serve this host alone", l.v)
+		}
+		*l.dst = netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
+	}
+	if a.Listen != "" && a.Listen == a.Pprof {
+		return bad("admin.pprof", "%q is admin.listen's address: profiles get a listener of their own", a.Pprof)
+	}
+	return nil
 }
 
 // TLS names the server's certificate (chain) and private key files (PEM):
@@ -378,6 +417,9 @@ func (c *Config) validate() error {
 		if err := checkOutput(c.BooksOnExit); err != nil {
 			return bad("books_on_exit", "%q: %v", c.BooksOnExit, err)
 		}
+	}
+	if err := c.Admin.validate(); err != nil {
+		return err
 	}
 	return c.Transport.validate()
 }

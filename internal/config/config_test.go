@@ -31,6 +31,11 @@ func TestExampleConfigLoads(t *testing.T) {
 		t.Errorf("transport.listen: the example's %q, the default %q", c.Transport.Listen, d.Transport.Listen)
 	}
 	d.Transport.Listen, d.Transport.ListenAddr = c.Transport.Listen, c.Transport.ListenAddr
+	// And its metrics listener.
+	if c.Admin.Listen != "127.0.0.1:27101" || d.Admin.Listen != "" {
+		t.Errorf("admin.listen: the example's %q, the default %q", c.Admin.Listen, d.Admin.Listen)
+	}
+	d.Admin = c.Admin
 	if *c != *withAddrs(t, d, c) {
 		t.Errorf("the example's values differ from the defaults:\n%+v\n%+v", *c, *Default())
 	}
@@ -282,5 +287,24 @@ func TestTLSLoads(t *testing.T) {
 	}
 	if c.Transport.TLSConfig == nil || len(c.Transport.TLSConfig.Certificates) != 1 {
 		t.Fatalf("TLS not loaded: %+v", c.Transport.TLSConfig)
+	}
+}
+
+// TestAdmin: the admin listeners are loopback only, and profiles never
+// share the metrics listener.
+func TestAdmin(t *testing.T) {
+	for _, tc := range []struct{ yaml, want string }{
+		{"admin: {listen: 10.0.0.1:9000}\n", "admin.listen"},
+		{"admin: {pprof: 0.0.0.0:9000}\n", "admin.pprof"},
+		{"admin: {listen: nowhere}\n", "admin.listen"},
+		{"admin: {listen: 127.0.0.1:9000, pprof: 127.0.0.1:9000}\n", "admin.pprof"},
+	} {
+		if _, err := Parse(strings.NewReader(minimal + tc.yaml)); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%q: %v, want an error naming %s", tc.yaml, err, tc.want)
+		}
+	}
+	c, err := Parse(strings.NewReader(minimal + "admin: {listen: 127.0.0.1:9000, pprof: \"[::1]:9001\"}\n"))
+	if err != nil || c.Admin.ListenAddr.Port() != 9000 || !c.Admin.PprofAddr.Addr().IsLoopback() {
+		t.Fatalf("%+v, %v", c.Admin, err)
 	}
 }

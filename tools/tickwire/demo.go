@@ -178,6 +178,7 @@ transport: {listen: "127.0.0.1:0"}
 		return fail(1, herr)
 	}
 	h.WriteSummary(stdout, elapsed, 10)
+	writeStages(stdout, h, subs)
 	if herr != nil {
 		return fail(1, herr)
 	}

@@ -42,6 +42,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return watchCmd(args[1:], stdout, stderr)
 	case "demo":
 		return demoCmd(args[1:], stdout, stderr)
+	case "stats":
+		return statsCmd(args[1:], stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		usage(stdout)
 		return 0
@@ -63,6 +65,7 @@ commands:
   run      the live handler: MoldUDP64 lines A and B with recovery, books (--config FILE)
   sim      play a session as the exchange: MoldUDP64 multicast on lines A and B, re-request server
   subscribe  mirror the daemon's books over the subscriber protocol (--addr HOST:PORT)
+  stats    a running daemon's latency per stage and counters (--admin HOST:PORT)
   watch    a live terminal ladder of one instrument from the daemon (SYMBOL [--addr HOST:PORT])
 
 Run 'tickwire <command> -h' for the command's flags.

@@ -53,6 +53,12 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 		return fail(1, err)
 	}
 	defer h.Close()
+	adm, err := startAdmin(cfg, h, subs, logw)
+	if err != nil {
+		subs.close()
+		return fail(1, err)
+	}
+	defer adm.Close()
 
 	start := time.Now()
 	err = h.Run(ctx, *exitOnEnd)
@@ -67,6 +73,7 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 		return 0
 	}
 	h.WriteSummary(stdout, elapsed, *top)
+	writeStages(stdout, h, subs)
 	if err != nil {
 		return fail(1, err)
 	}

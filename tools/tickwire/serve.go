@@ -8,6 +8,7 @@ import (
 
 	"github.com/tickwire/tickwire/book"
 	"github.com/tickwire/tickwire/feed/live"
+	"github.com/tickwire/tickwire/internal/admin"
 	"github.com/tickwire/tickwire/internal/config"
 	"github.com/tickwire/tickwire/transport"
 	"github.com/tickwire/tickwire/transport/tw"
@@ -57,6 +58,38 @@ func startDaemon(cfg *config.Config, logw io.Writer) (*subscribers, *live.Handle
 	return subs, h, nil
 }
 
+// startAdmin serves the admin listeners cfg names (none: nil).
+func startAdmin(cfg *config.Config, h *live.Handler, subs *subscribers, logw io.Writer) (*admin.Admin, error) {
+	if cfg.Admin.Listen == "" && cfg.Admin.Pprof == "" {
+		return nil, nil
+	}
+	src := admin.Source{Handler: h}
+	if subs != nil {
+		src.Server = subs.srv
+	}
+	a, err := admin.Start(cfg.Admin.Listen, cfg.Admin.Pprof, src)
+	if err != nil {
+		return nil, err
+	}
+	for i, addr := range a.Addrs() {
+		what := "metrics on http://%s/metrics, figures on http://%s/stats"
+		if i == 1 || cfg.Admin.Listen == "" {
+			what = "profiles on http://%s/debug/pprof/%.0s"
+		}
+		fmt.Fprintf(logw, "admin: "+what+"\n", addr, addr)
+	}
+	return a, nil
+}
+
+// writeStages writes the per-stage latency table of h and subs' server.
+func writeStages(w io.Writer, h *live.Handler, subs *subscribers) {
+	src := admin.Source{Handler: h}
+	if subs != nil {
+		src.Server = subs.srv
+	}
+	admin.WriteStages(w, admin.Read(src).Stages)
+}
+
 // hooks returns the live handler's hooks that feed the server.
 func (s *subscribers) hooks() live.Hooks {
 	if s == nil {
@@ -76,6 +109,7 @@ func (s *subscribers) hooks() live.Hooks {
 		Listener: s.pub,
 		Flush: func() {
 			bind()
+			s.pub.SetOrigin(s.h.BatchReceived())
 			s.pub.Flush()
 		},
 		Status: func(st live.State, reason string, seq uint64) {

@@ -1,0 +1,163 @@
+// Package admin serves the daemon's operator side on loopback: Prometheus
+// metrics at /metrics and the same figures as JSON at /stats (for tickwire
+// stats), on one listener, and net/http/pprof on a listener of its own.
+//
+// Every figure is read from what the live handler and the subscriber server
+// publish for readers (live.Handler.Stats and Stage, transport.Server.Stats
+// and Stage): a scrape never stops or slows the goroutine applying
+// messages nor the event loops.
+package admin
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/pprof"
+	"time"
+
+	"github.com/HdrHistogram/hdrhistogram-go"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/tickwire/tickwire/feed/live"
+	"github.com/tickwire/tickwire/internal/latency"
+	"github.com/tickwire/tickwire/transport"
+)
+
+// Source is what the figures are read from; Server may be nil (no
+// subscriber server).
+type Source struct {
+	Handler *live.Handler
+	Server  *transport.Server
+}
+
+// Admin is the running listeners.
+type Admin struct {
+	srvs  []*http.Server
+	addrs []net.Addr
+}
+
+// Start serves /metrics and /stats on listen and, when pprofAddr is not
+// empty, the profiles on pprofAddr. Either address may use port 0; Addrs
+// says what was bound.
+func Start(listen, pprofAddr string, src Source) (*Admin, error) {
+	a := &Admin{}
+	if listen != "" {
+		reg := prometheus.NewRegistry()
+		reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), &collector{src: src})
+		mux := http.NewServeMux()
+		mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
+		mux.HandleFunc("/stats", func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			json.NewEncoder(w).Encode(Read(src))
+		})
+		if err := a.serve(listen, mux); err != nil {
+			return nil, fmt.Errorf("admin.listen %s: %w", listen, err)
+		}
+	}
+	if pprofAddr != "" {
+		mux := http.NewServeMux()
+		mux.HandleFunc("/debug/pprof/", pprof.Index)
+		mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+		if err := a.serve(pprofAddr, mux); err != nil {
+			a.Close()
+			return nil, fmt.Errorf("admin.pprof %s: %w", pprofAddr, err)
+		}
+	}
+	return a, nil
+}
+
+func (a *Admin) serve(addr string, h http.Handler) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	s := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
+	a.srvs, a.addrs = append(a.srvs, s), append(a.addrs, ln.Addr())
+	go s.Serve(ln)
+	return nil
+}
+
+// Addrs returns the addresses bound: the metrics listener's first, then
+// the profiles'.
+func (a *Admin) Addrs() []net.Addr { return a.addrs }
+
+// Close stops the listeners.
+func (a *Admin) Close() error {
+	if a == nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	var errs []error
+	for _, s := range a.srvs {
+		errs = append(errs, s.Shutdown(ctx))
+	}
+	return errors.Join(errs...)
+}
+
+// Figures is what /stats returns.
+type Figures struct {
+	Feed   live.Stats             `json:"feed"`
+	Server *transport.ServerStats `json:"server,omitempty"`
+	Stages []Stage                `json:"stages"`
+}
+
+// Stage is one stage's percentiles.
+type Stage struct {
+	Name string `json:"name"`
+	latency.Quantiles
+}
+
+// Read gathers the figures from src.
+func Read(src Source) Figures {
+	f := Figures{Feed: src.Handler.Stats()}
+	for _, st := range stages(src) {
+		f.Stages = append(f.Stages, Stage{Name: st.name, Quantiles: latency.QuantilesOf(st.h)})
+	}
+	if src.Server != nil {
+		s := src.Server.Stats()
+		f.Server = &s
+	}
+	return f
+}
+
+type namedHist struct {
+	name string
+	h    *hdrhistogram.Histogram
+}
+
+// stages reads every stage's histogram: the handler's, then the server's.
+func stages(src Source) []namedHist {
+	var out []namedHist
+	for i, name := range live.StageNames {
+		out = append(out, namedHist{name, src.Handler.Stage(i).Snapshot()})
+	}
+	if src.Server != nil {
+		for i, name := range transport.StageNames {
+			out = append(out, namedHist{name, src.Server.Stage(i)})
+		}
+	}
+	return out
+}
+
+// WriteStages writes stages as a table of percentiles in microseconds,
+// one row per stage that recorded anything.
+func WriteStages(w io.Writer, stages []Stage) {
+	fmt.Fprintf(w, "%-16s %10s %9s %9s %9s %9s %9s %9s\n", "stage (us)", "count", "p50", "p90", "p99", "p99.9", "p99.99", "max")
+	us := func(ns int64) string { return fmt.Sprintf("%.1f", float64(ns)/1e3) }
+	for _, s := range stages {
+		if s.Count == 0 {
+			continue
+		}
+		fmt.Fprintf(w, "%-16s %10d %9s %9s %9s %9s %9s %9s\n", s.Name, s.Count, us(s.P50), us(s.P90), us(s.P99), us(s.P999), us(s.P9999), us(s.MaxNs))
+	}
+}

@@ -1,0 +1,109 @@
+package admin
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/tickwire/tickwire/feed/live"
+	"github.com/tickwire/tickwire/transport"
+)
+
+// collector makes the metrics from the figures at each scrape.
+type collector struct{ src Source }
+
+func desc(name, help string, labels ...string) *prometheus.Desc {
+	return prometheus.NewDesc("tickwire_"+name, help, labels, nil)
+}
+
+var (
+	dPackets     = desc("packets_total", "Datagrams received, by line (A, B, recovery).", "line")
+	dDrops       = desc("kernel_drops_total", "Datagrams the kernel dropped for a full socket buffer, by line.", "line")
+	dFaults      = desc("faults_total", "Datagrams refused as malformed, foreign or untrusted.")
+	dMessages    = desc("messages_total", "ITCH messages applied to the books, each once.")
+	dDuplicates  = desc("duplicates_total", "Packets that delivered nothing new (the other line's copies).")
+	dGaps        = desc("gaps_total", "Holes in the feed given up: messages lost for good.")
+	dGapMsgs     = desc("gap_messages_total", "Messages the holes given up held.")
+	dRerequests  = desc("rerequests_total", "Re-request packets sent.")
+	dRecovered   = desc("recovered_messages_total", "Messages recovered by re-request.")
+	dSnapshots   = desc("snapshots_total", "Books rebuilt from a GLIMPSE snapshot.")
+	dAnomalies   = desc("book_anomalies_total", "Messages the book could not apply as they said.")
+	dStale       = desc("books_stale", "1 when the books may be wrong (a gap given up, a failed rebuild).")
+	dEnded       = desc("session_ended", "1 once the session has ended.")
+	dSubscribers = desc("subscribers", "Subscriber connections open.")
+	dConflations = desc("conflations_total", "Subscribers conflated (fell behind, resynchronised from snapshots).")
+	dDisconnects = desc("client_disconnects_total", "Subscribers cut off, by reason.", "reason")
+	dStage       = desc("stage_latency_seconds", "Latency per stage: receive (kernel to tickwire), book (read to book updated), receive_to_book, publish (book updated to bytes written to a subscriber), end_to_end (kernel receive to bytes written).", "stage")
+)
+
+func (c *collector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{dPackets, dDrops, dFaults, dMessages, dDuplicates, dGaps, dGapMsgs, dRerequests,
+		dRecovered, dSnapshots, dAnomalies, dStale, dEnded, dSubscribers, dConflations, dDisconnects, dStage} {
+		ch <- d
+	}
+}
+
+// stageBuckets are the histogram's upper bounds, in seconds: 1 us to 1 s,
+// three per decade.
+var stageBuckets = func() []float64 {
+	var b []float64
+	for d := 1e-6; d < 1.5; d *= 10 {
+		b = append(b, d, 2*d, 5*d)
+	}
+	return b
+}()
+
+func (c *collector) Collect(ch chan<- prometheus.Metric) {
+	st := c.src.Handler.Stats()
+	counter := func(d *prometheus.Desc, v uint64, labels ...string) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v), labels...)
+	}
+	gauge := func(d *prometheus.Desc, v float64, labels ...string) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...)
+	}
+	for line, name := range live.LineNames {
+		counter(dPackets, st.Packets[line], name)
+		counter(dDrops, st.KernelDrops[line], name)
+	}
+	counter(dFaults, st.Faults)
+	counter(dMessages, st.Messages)
+	counter(dDuplicates, st.Duplicates)
+	counter(dGaps, st.Gaps)
+	counter(dGapMsgs, st.GapMessages)
+	counter(dRerequests, st.Rerequests)
+	counter(dRecovered, st.Recovered)
+	counter(dSnapshots, st.Snapshots)
+	counter(dAnomalies, st.BookAnomalies)
+	gauge(dStale, b2f(st.Stale))
+	gauge(dEnded, b2f(st.Ended))
+	if s := c.src.Server; s != nil {
+		ss := s.Stats()
+		gauge(dSubscribers, float64(ss.Clients))
+		counter(dConflations, ss.Conflations)
+		for i, reason := range transport.DisconnectReasons {
+			counter(dDisconnects, ss.Disconnects[i], reason)
+		}
+	}
+	for _, sh := range stages(c.src) {
+		buckets := make(map[float64]uint64, len(stageBuckets))
+		var sum float64
+		for _, bar := range sh.h.Distribution() {
+			if bar.Count == 0 {
+				continue
+			}
+			v := float64(bar.To) / 1e9
+			sum += v * float64(bar.Count)
+			for _, ub := range stageBuckets {
+				if v <= ub {
+					buckets[ub] += uint64(bar.Count)
+				}
+			}
+		}
+		ch <- prometheus.MustNewConstHistogram(dStage, uint64(sh.h.TotalCount()), sum, buckets, sh.name)
+	}
+}
+
+func b2f(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}
