@@ -44,6 +44,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return demoCmd(args[1:], stdout, stderr)
 	case "stats":
 		return statsCmd(args[1:], stdout, stderr)
+	case "check":
+		return checkCmd(args[1:], stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		usage(stdout)
 		return 0
@@ -62,6 +64,7 @@ commands:
            daemon with re-request recovery, a subscriber's mirror and a live ladder, checked at the end
   replay   rebuild order-by-order books from pcap/pcapng captures or raw ITCH files
   gen      write a synthetic TotalView-ITCH session as a capture, with its expected books
+  check    validate a configuration without starting: keys, interface, CPU, receive buffer, ports (--config FILE)
   run      the live handler: MoldUDP64 lines A and B with recovery, books (--config FILE)
   sim      play a session as the exchange: MoldUDP64 multicast on lines A and B, re-request server
   subscribe  mirror the daemon's books over the subscriber protocol (--addr HOST:PORT)
