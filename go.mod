@@ -6,6 +6,7 @@ require (
 	charm.land/bubbletea/v2 v2.2.0
 	github.com/HdrHistogram/hdrhistogram-go v1.4.0
 	github.com/cockroachdb/datadriven v1.0.3
+	github.com/coreos/go-systemd/v22 v22.7.0
 	github.com/google/flatbuffers v25.12.19+incompatible
 	github.com/gopacket/gopacket v1.7.7
 	github.com/klauspost/compress v1.20.4

@@ -66,7 +66,7 @@ func (h *Histogram) MergeInto(dst *hdrhistogram.Histogram) {
 
 // Quantiles are the percentiles the daemon reports, in nanoseconds.
 type Quantiles struct {
-	Count                              int64
+	Count                             int64
 	P50, P90, P99, P999, P9999, MaxNs int64
 }
 

@@ -60,8 +60,10 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 	}
 	defer adm.Close()
 
+	stopping := notifySystemd(ctx, h, logw)
 	start := time.Now()
 	err = h.Run(ctx, *exitOnEnd)
+	stopping()
 	elapsed := time.Since(start)
 	// Subscribers are told the session is over, and given a moment to
 	// read the rest, before the summary and the books.
