@@ -438,8 +438,7 @@ func (c *Client) apply(m *transport.Message) (uint16, error) {
 		var v tw.OrderAddedFields
 		v.Init(m.Fields(t))
 		s := v.Stamp(nil)
-		c.orders[v.OrderRef()] = order{locate: s.Locate(), side: byte(v.Side()), price: v.Price(), shares: v.Shares()}
-		c.book.addToLevel(s.Locate(), byte(v.Side()), v.Price(), int64(v.Shares()), 1, s.FeedSeq())
+		c.add(s.Locate(), v.OrderRef(), byte(v.Side()), v.Price(), v.Shares(), s.FeedSeq())
 		return s.Locate(), nil
 	case tw.BodyOrderExecuted:
 		var v tw.OrderExecutedFields
@@ -464,8 +463,7 @@ func (c *Client) apply(m *transport.Message) (uint16, error) {
 		v.Init(m.Fields(t))
 		s := v.Stamp(nil)
 		c.reduce(v.OldRef(), ^uint32(0), s.FeedSeq())
-		c.orders[v.NewRef()] = order{locate: s.Locate(), side: byte(v.Side()), price: v.Price(), shares: v.Shares()}
-		c.book.addToLevel(s.Locate(), byte(v.Side()), v.Price(), int64(v.Shares()), 1, s.FeedSeq())
+		c.add(s.Locate(), v.NewRef(), byte(v.Side()), v.Price(), v.Shares(), s.FeedSeq())
 		return s.Locate(), nil
 	case tw.BodyTradingState:
 		var v tw.TradingState
@@ -501,6 +499,12 @@ func (c *Client) depthOf(loc uint16) Depth {
 		return in.depth
 	}
 	return c.o.depth
+}
+
+// add adds an order of an Orders subscription and its shares to its level.
+func (c *Client) add(loc uint16, ref uint64, side byte, price, shares uint32, seq uint64) {
+	c.orders[ref] = order{locate: loc, side: side, price: price, shares: shares}
+	c.book.addToLevel(loc, side, price, int64(shares), 1, seq)
 }
 
 // reduce takes shares from an order of an Orders subscription (all of
