@@ -166,7 +166,7 @@ func TestOrdersMirror(t *testing.T) {
 	seed := time.Now().UnixNano()
 	t.Logf("seed %d", seed)
 	rng := rand.New(rand.NewPCG(uint64(seed), 0))
-	c := &Client{o: options{depth: DepthOrders}, book: NewBook(), orders: map[uint64]order{}}
+	c := &Client{o: options{depth: DepthOrders}, book: NewBook()}
 	c.book.Reset(13, itch.Alpha8("TEST"), 'T', false, 0).depth = DepthOrders
 	var refs []uint64
 	next := uint64(1)
@@ -208,7 +208,7 @@ func TestOrdersMirror(t *testing.T) {
 func checkLevels(t *testing.T, i int, c *Client, in *Instrument) {
 	t.Helper()
 	sum := map[[2]uint32]book.Level{}
-	for _, o := range c.orders {
+	for _, o := range c.orders.all() {
 		k := [2]uint32{uint32(o.side), o.price}
 		l := sum[k]
 		l.Price, l.Shares, l.Orders = o.price, l.Shares+uint64(o.shares), l.Orders+1
@@ -235,7 +235,7 @@ func checkLevels(t *testing.T, i int, c *Client, in *Instrument) {
 func TestOrderFrameSteady(t *testing.T) {
 	c := ordersClient(t)
 	in := c.book.Instrument(13)
-	bids, asks, n := slices.Clone(in.Bids), slices.Clone(in.Asks), len(c.orders)
+	bids, asks, n := slices.Clone(in.Bids), slices.Clone(in.Asks), c.orders.len()
 	frame := orderFrame(benchUpdates)
 	kinds := map[tw.Body]int{}
 	for _, u := range decodeOrders(frame) {
@@ -245,8 +245,8 @@ func TestOrderFrameSteady(t *testing.T) {
 		kinds[tw.BodyOrderAdded], kinds[tw.BodyOrderDeleted], kinds[tw.BodyOrderReplaced], kinds[tw.BodyOrderExecuted], kinds[tw.BodyOrderCancelled])
 	for range 3 {
 		applyFrame(t, c, transport.NewFrameReader(0), frame)
-		if !slices.Equal(in.Bids, bids) || !slices.Equal(in.Asks, asks) || len(c.orders) != n {
-			t.Fatalf("the frame changed the book: %d orders, want %d\nbids %v\nasks %v", len(c.orders), n, in.Bids, in.Asks)
+		if !slices.Equal(in.Bids, bids) || !slices.Equal(in.Asks, asks) || c.orders.len() != n {
+			t.Fatalf("the frame changed the book: %d orders, want %d\nbids %v\nasks %v", c.orders.len(), n, in.Bids, in.Asks)
 		}
 		checkLevels(t, 0, c, in)
 	}
