@@ -71,35 +71,56 @@ func (b *Book) Reset(locate uint16, symbol [8]byte, state byte, suspect bool, se
 // itch.Sell; anything else is ignored (false).
 func (b *Book) SetLevel(locate uint16, side byte, price uint32, shares uint64, orders uint32, seq uint64) bool {
 	in := b.instrument(locate)
-	var levels *[]book.Level
-	var before func(a, b uint32) bool // a comes before b on this side
-	switch side {
-	case itch.Buy:
-		levels, before = &in.Bids, higher
-	case itch.Sell:
-		levels, before = &in.Asks, lower
-	default:
+	levels := in.side(side)
+	if levels == nil {
 		return false
 	}
 	in.Seq = seq
-	ls := *levels
-	// Levels change near the top far more often than deep in the book:
-	// a linear scan from the best beats a binary search on real books.
-	i := 0
-	for i < len(ls) && before(ls[i].Price, price) {
-		i++
-	}
-	switch {
-	case i < len(ls) && ls[i].Price == price:
-		if orders == 0 {
-			*levels = slices.Delete(ls, i, i+1)
-		} else {
-			ls[i].Shares, ls[i].Orders = shares, orders
-		}
-	case orders != 0:
-		*levels = slices.Insert(ls, i, book.Level{Price: price, Shares: shares, Orders: orders})
-	}
+	i, found := find(*levels, side, price)
+	set(levels, i, found, price, shares, orders)
 	return true
+}
+
+// side returns the levels of side (itch.Buy or itch.Sell), or nil.
+func (in *Instrument) side(side byte) *[]book.Level {
+	switch side {
+	case itch.Buy:
+		return &in.Bids
+	case itch.Sell:
+		return &in.Asks
+	}
+	return nil
+}
+
+// find returns where price is, or would go, in the levels ls of side, and
+// whether it is there. Levels change near the top far more often than deep
+// in the book: a linear scan from the best beats a binary search on real
+// books.
+func find(ls []book.Level, side byte, price uint32) (int, bool) {
+	i := 0
+	if side == itch.Buy {
+		for i < len(ls) && ls[i].Price > price {
+			i++
+		}
+	} else {
+		for i < len(ls) && ls[i].Price < price {
+			i++
+		}
+	}
+	return i, i < len(ls) && ls[i].Price == price
+}
+
+// set makes level i of *levels, which find returned for price, shares in
+// orders orders; orders == 0 removes it.
+func set(levels *[]book.Level, i int, found bool, price uint32, shares uint64, orders uint32) {
+	switch {
+	case found && orders == 0:
+		*levels = slices.Delete(*levels, i, i+1)
+	case found:
+		(*levels)[i].Shares, (*levels)[i].Orders = shares, orders
+	case orders != 0:
+		*levels = slices.Insert(*levels, i, book.Level{Price: price, Shares: shares, Orders: orders})
+	}
 }
 
 // setTop makes (price, shares, orders) the only level of side, as a Top
@@ -120,30 +141,27 @@ func (b *Book) setTop(locate uint16, side byte, price uint32, shares uint64, ord
 }
 
 // addToLevel adds shares and orders (negative: takes them) to the level
-// (side, price), as an Orders subscription's updates do.
+// (side, price), as an Orders subscription's updates do; a level left with
+// no orders or fewer than no shares is removed.
 func (b *Book) addToLevel(locate uint16, side byte, price uint32, shares int64, orders int32, seq uint64) {
 	in := b.instrument(locate)
-	ls := in.Bids
-	if side == itch.Sell {
-		ls = in.Asks
+	levels := in.side(side)
+	if levels == nil {
+		return
 	}
+	in.Seq = seq
+	i, found := find(*levels, side, price)
 	var cur book.Level
-	for _, l := range ls {
-		if l.Price == price {
-			cur = l
-			break
-		}
+	if found {
+		cur = (*levels)[i]
 	}
 	sh := int64(cur.Shares) + shares
 	n := int64(cur.Orders) + int64(orders)
 	if n <= 0 || sh < 0 {
 		n, sh = 0, 0
 	}
-	b.SetLevel(locate, side, price, uint64(sh), uint32(n), seq)
+	set(levels, i, found, price, uint64(sh), uint32(n))
 }
-
-func higher(a, b uint32) bool { return a > b }
-func lower(a, b uint32) bool  { return a < b }
 
 // WriteBooks writes every mirrored instrument in the books format of
 // `tickwire replay --books` (book.AppendBooksLine), in locate order, so a

@@ -2,12 +2,17 @@ package client
 
 import (
 	"bytes"
+	"cmp"
 	"math/rand/v2"
+	"slices"
 	"testing"
+	"time"
 
 	"github.com/tickwire/tickwire/book"
 	"github.com/tickwire/tickwire/codec/itch"
 	"github.com/tickwire/tickwire/internal/pipeline"
+	"github.com/tickwire/tickwire/transport"
+	"github.com/tickwire/tickwire/transport/tw"
 )
 
 // TestMirrorWritesTheReplaysBooks replays the bundled capture, then builds a
@@ -151,5 +156,98 @@ func TestMirrorFromTheBooksChanges(t *testing.T) {
 	}
 	if !bytes.Equal(got.Bytes(), want.Bytes()) {
 		t.Errorf("mirror from %d level changes differs from the replay's books:\n%.600s\nwant:\n%.600s", levels, got.String(), want.String())
+	}
+}
+
+// TestOrdersMirror applies random order-by-order updates, as an Orders
+// subscription receives them, and checks after each that every level of
+// the mirror is the sum of its orders.
+func TestOrdersMirror(t *testing.T) {
+	seed := time.Now().UnixNano()
+	t.Logf("seed %d", seed)
+	rng := rand.New(rand.NewPCG(uint64(seed), 0))
+	c := &Client{o: options{depth: DepthOrders}, book: NewBook()}
+	c.book.Reset(13, itch.Alpha8("TEST"), 'T', false, 0).depth = DepthOrders
+	var refs []uint64
+	next := uint64(1)
+	for i := range 5000 {
+		seq := uint64(i + 1)
+		ref := uint64(rng.IntN(1 << 20)) // mostly unknown
+		if len(refs) > 0 && rng.IntN(10) != 0 {
+			ref = refs[rng.IntN(len(refs))]
+		}
+		side := byte(itch.Buy)
+		if rng.IntN(2) == 1 {
+			side = itch.Sell
+		}
+		price, shares := uint32(1000+rng.IntN(30)), uint32(rng.IntN(400))
+		switch r := rng.IntN(10); {
+		case r < 4 || len(refs) == 0:
+			c.add(13, next, side, price, shares, seq)
+			refs = append(refs, next)
+			next++
+		case r < 6:
+			c.reduce(ref, ^uint32(0), seq)
+		case r < 8:
+			c.reduce(ref, uint32(rng.IntN(300)), seq)
+		default:
+			c.reduce(ref, ^uint32(0), seq)
+			c.add(13, next, side, price, shares, seq)
+			refs = append(refs, next)
+			next++
+		}
+		if len(refs) > 500 {
+			refs = refs[len(refs)-500:]
+		}
+		checkLevels(t, i, c, c.book.Instrument(13))
+	}
+}
+
+// checkLevels fails t unless the sides of in are the sums of c's orders,
+// best first.
+func checkLevels(t *testing.T, i int, c *Client, in *Instrument) {
+	t.Helper()
+	sum := map[[2]uint32]book.Level{}
+	for _, o := range c.orders.all() {
+		k := [2]uint32{uint32(o.side), o.price}
+		l := sum[k]
+		l.Price, l.Shares, l.Orders = o.price, l.Shares+uint64(o.shares), l.Orders+1
+		sum[k] = l
+	}
+	var bids, asks []book.Level
+	for k, l := range sum {
+		if k[0] == itch.Buy {
+			bids = append(bids, l)
+		} else {
+			asks = append(asks, l)
+		}
+	}
+	slices.SortFunc(bids, func(a, b book.Level) int { return cmp.Compare(b.Price, a.Price) })
+	slices.SortFunc(asks, func(a, b book.Level) int { return cmp.Compare(a.Price, b.Price) })
+	if !slices.Equal(in.Bids, bids) || !slices.Equal(in.Asks, asks) {
+		t.Fatalf("update %d:\nbids %v\nwant %v\nasks %v\nwant %v", i, in.Bids, bids, in.Asks, asks)
+	}
+}
+
+// TestOrderFrameSteady checks BenchmarkMirrorApply's orders frame: it
+// leaves the resting book as it found it, so the benchmark repeats it in
+// a steady state, and holds the mix it says.
+func TestOrderFrameSteady(t *testing.T) {
+	c := ordersClient(t)
+	in := c.book.Instrument(13)
+	bids, asks, n := slices.Clone(in.Bids), slices.Clone(in.Asks), c.orders.len()
+	frame := orderFrame(benchUpdates)
+	kinds := map[tw.Body]int{}
+	for _, u := range decodeOrders(frame) {
+		kinds[u.kind]++
+	}
+	t.Logf("mix of %d updates: %d adds, %d deletes, %d replaces, %d executions, %d cancels", benchUpdates,
+		kinds[tw.BodyOrderAdded], kinds[tw.BodyOrderDeleted], kinds[tw.BodyOrderReplaced], kinds[tw.BodyOrderExecuted], kinds[tw.BodyOrderCancelled])
+	for range 3 {
+		applyFrame(t, c, transport.NewFrameReader(0), frame)
+		if !slices.Equal(in.Bids, bids) || !slices.Equal(in.Asks, asks) || c.orders.len() != n {
+			t.Fatalf("the frame changed the book: %d orders, want %d\nbids %v\nasks %v", c.orders.len(), n, in.Bids, in.Asks)
+		}
+		checkLevels(t, 0, c, in)
 	}
 }

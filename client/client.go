@@ -142,25 +142,18 @@ type Client struct {
 	out     uint64 // the last stream sequence sent
 	// orders mirrors each order of an Orders subscription, to find the
 	// level of an execution or cancel, which names only the order.
-	orders map[uint64]order
+	orders orders
 	ended  bool // the server said the session ended
 	closed chan struct{}
 	connMu sync.Mutex // conn, for Close and the context's interruption from other goroutines
 	msg    transport.Message
 }
 
-type order struct {
-	locate uint16
-	side   byte
-	price  uint32
-	shares uint32
-}
-
 // Dial connects to the server at addr, says Hello and subscribes as the
 // options say. A refused Hello returns ErrRefused.
 func Dial(ctx context.Context, addr string, opts ...Option) (*Client, error) {
 	c := &Client{addr: addr, o: options{all: true, depth: DepthLevels, reconnect: true, minWait: 100 * time.Millisecond, maxWait: 5 * time.Second},
-		book: NewBook(), buf: make([]byte, 64<<10), enc: transport.NewEncoder(1 << 10), orders: map[uint64]order{}, closed: make(chan struct{})}
+		book: NewBook(), buf: make([]byte, 64<<10), enc: transport.NewEncoder(1 << 10), closed: make(chan struct{})}
 	for _, opt := range opts {
 		opt(&c.o)
 	}
@@ -392,7 +385,7 @@ func (c *Client) Run(ctx context.Context, fn func(*Event) error) error {
 		stop()
 		stop = context.AfterFunc(ctx, c.interrupt)
 		wait = c.o.minWait
-		clear(c.orders)
+		c.orders.reset()
 		if fn != nil {
 			ev = Event{Kind: EventReconnected, Err: err}
 			if ferr := fn(&ev); ferr != nil {
@@ -464,8 +457,7 @@ func (c *Client) apply(m *transport.Message) (uint16, error) {
 		var v tw.OrderAddedFields
 		v.Init(m.Fields(t))
 		s := v.Stamp(nil)
-		c.orders[v.OrderRef()] = order{locate: s.Locate(), side: byte(v.Side()), price: v.Price(), shares: v.Shares()}
-		c.book.addToLevel(s.Locate(), byte(v.Side()), v.Price(), int64(v.Shares()), 1, s.FeedSeq())
+		c.add(s.Locate(), v.OrderRef(), byte(v.Side()), v.Price(), v.Shares(), s.FeedSeq())
 		return s.Locate(), nil
 	case tw.BodyOrderExecuted:
 		var v tw.OrderExecutedFields
@@ -490,8 +482,7 @@ func (c *Client) apply(m *transport.Message) (uint16, error) {
 		v.Init(m.Fields(t))
 		s := v.Stamp(nil)
 		c.reduce(v.OldRef(), ^uint32(0), s.FeedSeq())
-		c.orders[v.NewRef()] = order{locate: s.Locate(), side: byte(v.Side()), price: v.Price(), shares: v.Shares()}
-		c.book.addToLevel(s.Locate(), byte(v.Side()), v.Price(), int64(v.Shares()), 1, s.FeedSeq())
+		c.add(s.Locate(), v.NewRef(), byte(v.Side()), v.Price(), v.Shares(), s.FeedSeq())
 		return s.Locate(), nil
 	case tw.BodyTradingState:
 		var v tw.TradingState
@@ -529,23 +520,28 @@ func (c *Client) depthOf(loc uint16) Depth {
 	return c.o.depth
 }
 
+// add adds an order of an Orders subscription and its shares to its level.
+func (c *Client) add(loc uint16, ref uint64, side byte, price, shares uint32, seq uint64) {
+	c.orders.put(ref, order{locate: loc, side: side, price: price, shares: shares})
+	c.book.addToLevel(loc, side, price, int64(shares), 1, seq)
+}
+
 // reduce takes shares from an order of an Orders subscription (all of
 // them: ^0) and from its level.
 func (c *Client) reduce(ref uint64, shares uint32, seq uint64) {
-	o, ok := c.orders[ref]
-	if !ok {
+	i := c.orders.find(ref)
+	if i < 0 {
 		return
 	}
+	o := &c.orders.slots[i].o
 	shares = min(shares, o.shares)
 	o.shares -= shares
-	gone := int32(0)
+	loc, side, price, gone := o.locate, o.side, o.price, int32(0)
 	if o.shares == 0 {
-		delete(c.orders, ref)
+		c.orders.deleteAt(i)
 		gone = -1
-	} else {
-		c.orders[ref] = o
 	}
-	c.book.addToLevel(o.locate, o.side, o.price, -int64(shares), gone, seq)
+	c.book.addToLevel(loc, side, price, -int64(shares), gone, seq)
 }
 
 // snapshot resets an instrument from a Snapshot (or its next part).
@@ -580,12 +576,12 @@ func (c *Client) snapshot(m *transport.Message) uint16 {
 	var o tw.BookOrder
 	for i := range s.BidOrdersLength() {
 		s.BidOrders(&o, i)
-		c.orders[o.OrderRef()] = order{locate: loc, side: itch.Buy, price: o.Price(), shares: o.Shares()}
+		c.orders.put(o.OrderRef(), order{locate: loc, side: itch.Buy, price: o.Price(), shares: o.Shares()})
 		c.book.addToLevel(loc, itch.Buy, o.Price(), int64(o.Shares()), 1, s.FeedSeq())
 	}
 	for i := range s.AskOrdersLength() {
 		s.AskOrders(&o, i)
-		c.orders[o.OrderRef()] = order{locate: loc, side: itch.Sell, price: o.Price(), shares: o.Shares()}
+		c.orders.put(o.OrderRef(), order{locate: loc, side: itch.Sell, price: o.Price(), shares: o.Shares()})
 		c.book.addToLevel(loc, itch.Sell, o.Price(), int64(o.Shares()), 1, s.FeedSeq())
 	}
 	return loc
@@ -593,9 +589,5 @@ func (c *Client) snapshot(m *transport.Message) uint16 {
 
 // dropOrders forgets the orders of instrument loc, before its new snapshot.
 func (c *Client) dropOrders(loc uint16) {
-	for ref, o := range c.orders {
-		if o.locate == loc {
-			delete(c.orders, ref)
-		}
-	}
+	c.orders.removeLocate(loc)
 }

@@ -1,6 +1,8 @@
 package transport
 
 import (
+	"math"
+
 	flatbuffers "github.com/google/flatbuffers/go"
 
 	"github.com/tickwire/tickwire/transport/tw"
@@ -11,26 +13,37 @@ import (
 // value: copying it copies no bytes. Safe for concurrent reads.
 //
 // Message reads the validated layout directly rather than through the
-// generated accessors, which look the vtable up again for every field: one
-// vtable read per message is what keeps decoding under 50 ns per update.
+// generated accessors, which look the vtable up again for every field; and
+// for the Message tables that share the vtable Validate checked last (all
+// of them, in a frame of the Go builder), it takes the body's offsets from
+// the Frame instead of the vtable.
 type Frame struct {
 	root flatbuffers.Table
 	vec  flatbuffers.UOffsetT // first element of the messages vector
 	n    int
+	// The Message tables' vtable as Validate checked it: its position + 1
+	// (0: none), and the offsets of the body type and body fields in it.
+	msgVt            flatbuffers.UOffsetT
+	typeOff, bodyOff flatbuffers.VOffsetT
 }
 
 // Open validates frame (the FlatBuffer without the length prefix) and
 // returns a view of it. It does not allocate unless it fails.
 func Open(frame []byte) (Frame, error) {
-	if err := Validate(frame); err != nil {
+	var v verifier
+	if err := v.frame(frame); err != nil {
 		return Frame{}, err
 	}
-	return openValid(frame), nil
+	return openValid(frame, &v), nil
 }
 
-// openValid opens a frame that passed Validate.
-func openValid(b []byte) Frame {
+// openValid opens a frame that v validated.
+func openValid(b []byte, v *verifier) Frame {
 	f := Frame{root: flatbuffers.Table{Bytes: b, Pos: flatbuffers.GetUOffsetT(b)}}
+	if v.msg.vt <= math.MaxUint32 { // not in a buffer of 4 GiB or more
+		f.msgVt = flatbuffers.UOffsetT(v.msg.vt)
+		f.typeOff, f.bodyOff = flatbuffers.VOffsetT(v.typeOff), flatbuffers.VOffsetT(v.bodyOff)
+	}
 	if o := flatbuffers.UOffsetT(f.root.Offset(6)); o != 0 { // messages
 		f.vec = f.root.Vector(o)
 		f.n = int(flatbuffers.GetUOffsetT(b[f.vec-4:]))
@@ -55,31 +68,44 @@ func (f *Frame) Bytes() []byte { return f.root.Bytes }
 // Message points m at message i, 0 <= i < Len, and returns it. m aliases
 // the frame's bytes. Out of range, m is an empty message (BodyNONE).
 func (f *Frame) Message(i int, m *Message) *Message {
-	*m = Message{}
 	if i < 0 || i >= f.n {
+		*m = Message{}
 		return m
 	}
 	b := f.root.Bytes
 	at := f.vec + flatbuffers.UOffsetT(i)*4
-	msg := flatbuffers.Table{Bytes: b, Pos: at + flatbuffers.GetUOffsetT(b[at:])}
-	vt := flatbuffers.UOffsetT(flatbuffers.SOffsetT(msg.Pos) - msg.GetSOffsetT(msg.Pos))
-	if msg.GetVOffsetT(vt) < 8 { // no body slot
-		return m
+	pos := at + flatbuffers.GetUOffsetT(b[at:])
+	vt := vtable(b, pos)
+	tb, to := f.typeOff, f.bodyOff
+	if vt+1 != f.msgVt {
+		tb, to = 0, 0
+		if flatbuffers.GetVOffsetT(b[vt:]) >= 8 { // both slots in the vtable
+			tb, to = flatbuffers.GetVOffsetT(b[vt+4:]), flatbuffers.GetVOffsetT(b[vt+6:])
+		}
 	}
-	to, tb := flatbuffers.UOffsetT(msg.GetVOffsetT(vt+6)), flatbuffers.UOffsetT(msg.GetVOffsetT(vt+4))
 	if to == 0 || tb == 0 {
+		*m = Message{}
 		return m
 	}
-	typ := tw.Body(b[msg.Pos+tb])
+	typ := tw.Body(b[pos+flatbuffers.UOffsetT(tb)])
 	if typ == tw.BodyNONE || int(typ) >= len(layouts) {
+		*m = Message{}
 		return m // from a newer schema: not validated, skipped
 	}
-	m.typ = typ
-	msg.Union(&m.body, to)
+	at = pos + flatbuffers.UOffsetT(to)
+	body := at + flatbuffers.GetUOffsetT(b[at:])
+	m.typ, m.body, m.fields = typ, flatbuffers.Table{Bytes: b, Pos: body}, 0
 	if isUpdate(typ) {
-		m.fields = m.body.Pos + flatbuffers.UOffsetT(m.body.Offset(4))
+		// Validate refused an update without its slot 0 (required): the
+		// body's vtable has it.
+		m.fields = body + flatbuffers.UOffsetT(flatbuffers.GetVOffsetT(b[vtable(b, body)+4:]))
 	}
 	return m
+}
+
+// vtable returns the position of the vtable of the validated table at pos.
+func vtable(b []byte, pos flatbuffers.UOffsetT) flatbuffers.UOffsetT {
+	return flatbuffers.UOffsetT(flatbuffers.SOffsetT(pos) - flatbuffers.GetSOffsetT(b[pos:]))
 }
 
 // Message is a view of one message of a Frame: its Body type and its table.

@@ -117,11 +117,12 @@ func (r *FrameReader) size(b []byte) (int, error) {
 
 // frame validates b and opens it.
 func (r *FrameReader) frame(b []byte) (Frame, error) {
-	if err := Validate(b); err != nil {
+	var v verifier
+	if err := v.frame(b); err != nil {
 		r.err = err
 		return Frame{}, err
 	}
-	return openValid(b), nil
+	return openValid(b, &v), nil
 }
 
 // Buffered returns how many bytes of a split frame the reader holds.

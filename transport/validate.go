@@ -16,6 +16,10 @@ import (
 // Alignment is not checked: Go reads unaligned little-endian values safely.
 // Unknown Body types (from a newer schema) are accepted and left unchecked;
 // Message.Type reports them and a reader skips them.
+//
+// A table whose vtable has already been checked in the frame, with the
+// same fields present (most of a frame's tables: see shape), costs one
+// bounds check instead of the walk of its vtable.
 
 // fileID is the schema's file_identifier, at bytes 4..8 of a frame.
 const fileID = "TWP1"
@@ -96,17 +100,53 @@ type table struct {
 	vtLen uint64 // vtable size in bytes, including its 4-byte header
 }
 
-// verifier checks one frame; buf is the FlatBuffer without the length prefix.
-type verifier struct{ buf []byte }
+// A shape is what a checked vtable says about every table that uses it: the
+// Go builder writes one vtable for all tables with the same field offsets
+// (every Message of a frame, every LevelChanged...), so the next table with
+// the same vtable needs only its soffset followed and one bounds check.
+// A shape caches only facts of the vtable's bytes, which a frame cannot
+// change between two reads, so a hostile frame gains nothing from it.
+type shape struct {
+	vt  uint64 // the vtable's position + 1; 0: none
+	end uint64 // the bytes from the table's start that its fields reach
+}
 
-func (v verifier) u16(at uint64) uint64 { return uint64(binary.LittleEndian.Uint16(v.buf[at:])) }
-func (v verifier) u32(at uint64) uint64 { return uint64(binary.LittleEndian.Uint32(v.buf[at:])) }
+// fits reports whether the table at pos, whose soffset lies in the
+// buffer, has the vtable of s and its fields inside the buffer.
+func (v *verifier) fits(pos uint64, s shape) bool {
+	return s.vt != 0 && v.vtable(pos) == s.vt && v.in(pos, s.end)
+}
+
+// verifier checks one frame; buf is the FlatBuffer without the length
+// prefix. The shapes cache the vtables checked so far in the frame: one for
+// the Message tables, with the offsets of their two fields, and one per
+// Body type for the bodies.
+type verifier struct {
+	buf              []byte
+	msg              shape
+	typeOff, bodyOff uint64 // of the Message shape; 0: absent
+	bodies           [len(layouts)]shape
+}
+
+func (v *verifier) u16(at uint64) uint64 { return uint64(binary.LittleEndian.Uint16(v.buf[at:])) }
+func (v *verifier) u32(at uint64) uint64 { return uint64(binary.LittleEndian.Uint32(v.buf[at:])) }
 
 // in reports whether n bytes at at lie inside the buffer.
-func (v verifier) in(at, n uint64) bool { return at+n <= uint64(len(v.buf)) }
+func (v *verifier) in(at, n uint64) bool { return at+n <= uint64(len(v.buf)) }
+
+// vtable returns the position of the vtable of the table at pos, which
+// must have its 4-byte soffset inside the buffer, plus 1 (to compare with
+// shape.vt); 0 when it points before the buffer, which no shape has.
+func (v *verifier) vtable(pos uint64) uint64 {
+	vt := int64(pos) - int64(int32(binary.LittleEndian.Uint32(v.buf[pos:])))
+	if vt < 0 {
+		return 0
+	}
+	return uint64(vt) + 1
+}
 
 // table checks the table at pos: its soffset, vtable and extent.
-func (v verifier) table(pos uint64) (table, error) {
+func (v *verifier) table(pos uint64) (table, error) {
 	if !v.in(pos, 4) {
 		return table{}, fmt.Errorf("%w: table at %d outside %d bytes", ErrBadFrame, pos, len(v.buf))
 	}
@@ -125,14 +165,19 @@ func (v verifier) table(pos uint64) (table, error) {
 	return t, nil
 }
 
-// field returns the absolute position of field slot, which must have size
-// bytes inside the frame, and whether it is present.
-func (v verifier) field(t table, slot int, size uint64) (uint64, bool, error) {
+// offset returns the offset of field slot in t's vtable; 0: absent.
+func (v *verifier) offset(t table, slot int) uint64 {
 	e := 4 + 2*uint64(slot)
 	if e >= t.vtLen {
-		return 0, false, nil
+		return 0
 	}
-	off := v.u16(t.vt + e)
+	return v.u16(t.vt + e)
+}
+
+// field returns the absolute position of field slot, which must have size
+// bytes inside the frame, and whether it is present.
+func (v *verifier) field(t table, slot int, size uint64) (uint64, bool, error) {
+	off := v.offset(t, slot)
 	if off == 0 {
 		return 0, false, nil
 	}
@@ -143,7 +188,7 @@ func (v verifier) field(t table, slot int, size uint64) (uint64, bool, error) {
 }
 
 // ref follows the offset field slot to what it points at.
-func (v verifier) ref(t table, slot int) (uint64, bool, error) {
+func (v *verifier) ref(t table, slot int) (uint64, bool, error) {
 	at, ok, err := v.field(t, slot, 4)
 	if !ok || err != nil {
 		return 0, false, err
@@ -157,7 +202,7 @@ func (v verifier) ref(t table, slot int) (uint64, bool, error) {
 
 // vector checks the vector in field slot, of elements of size bytes, and
 // returns the position of its first element and its length.
-func (v verifier) vector(t table, slot int, size uint64) (start, n uint64, err error) {
+func (v *verifier) vector(t table, slot int, size uint64) (start, n uint64, err error) {
 	at, ok, err := v.ref(t, slot)
 	if !ok || err != nil {
 		return 0, 0, err
@@ -170,7 +215,7 @@ func (v verifier) vector(t table, slot int, size uint64) (start, n uint64, err e
 }
 
 // stringVector checks a vector of strings in field slot.
-func (v verifier) stringVector(t table, slot int) error {
+func (v *verifier) stringVector(t table, slot int) error {
 	start, n, err := v.vector(t, slot, 4)
 	for i := uint64(0); i < n && err == nil; i++ {
 		at := start + 4*i
@@ -187,8 +232,14 @@ func (v verifier) stringVector(t table, slot int) error {
 // schema are safe on it. It reads frame and keeps nothing; it does not
 // allocate unless it fails.
 func Validate(frame []byte) error {
-	v := verifier{buf: frame}
-	if len(frame) < 8 || string(frame[4:8]) != fileID {
+	var v verifier
+	return v.frame(frame)
+}
+
+// frame validates buf.
+func (v *verifier) frame(buf []byte) error {
+	v.buf = buf
+	if len(buf) < 8 || string(buf[4:8]) != fileID {
 		return fmt.Errorf("%w: no %q file identifier", ErrBadFrame, fileID)
 	}
 	root, err := v.table(v.u32(0))
@@ -207,28 +258,32 @@ func Validate(frame []byte) error {
 }
 
 // message checks the Message table at pos and its body.
-func (v verifier) message(pos uint64) error {
-	m, err := v.table(pos)
-	if err != nil {
-		return err
+func (v *verifier) message(pos uint64) error {
+	if !v.in(pos, 4) || !v.fits(pos, v.msg) {
+		if err := v.messageShape(pos); err != nil {
+			return err
+		}
 	}
-	at, ok, err := v.field(m, 0, 1)
-	if !ok || err != nil {
-		return err // no body type: NONE
+	if v.typeOff == 0 {
+		return nil // no body type: NONE
 	}
-	typ := tw.Body(v.buf[at])
-	to, ok, err := v.ref(m, 1)
-	if err != nil {
-		return err
-	}
-	if !ok {
+	typ := tw.Body(v.buf[pos+v.typeOff])
+	if v.bodyOff == 0 {
 		if typ != tw.BodyNONE {
 			return fmt.Errorf("%w: message at %d has a type and no body", ErrBadFrame, pos)
 		}
 		return nil
 	}
+	at := pos + v.bodyOff
+	to := at + v.u32(at)
+	if !v.in(to, 4) {
+		return fmt.Errorf("%w: offset in field %d of table at %d outside the frame", ErrBadFrame, 1, pos)
+	}
 	if typ == tw.BodyNONE || int(typ) >= len(layouts) {
 		return nil // unknown to this schema: skipped by readers
+	}
+	if v.fits(to, v.bodies[typ]) {
+		return nil // a vtable already checked, whose fields all lie in the frame
 	}
 	b, err := v.table(to)
 	if err != nil {
@@ -237,15 +292,51 @@ func (v verifier) message(pos uint64) error {
 	return v.body(typ, b)
 }
 
-// body checks the union member b of type typ against its layout.
-func (v verifier) body(typ tw.Body, b table) error {
+// messageShape checks the vtable and fields of the Message table at pos and
+// makes its vtable the Message shape.
+func (v *verifier) messageShape(pos uint64) error {
+	m, err := v.table(pos)
+	if err != nil {
+		return err
+	}
+	s := shape{vt: m.vt + 1, end: 4}
+	typeOff, bodyOff := v.offset(m, 0), v.offset(m, 1)
+	// Both fields are checked, the body's even without a type, so that
+	// the generated Message.Body reads inside the frame whatever the type.
+	if _, _, err := v.field(m, 0, 1); err != nil {
+		return err
+	}
+	if _, _, err := v.field(m, 1, 4); err != nil {
+		return err
+	}
+	if typeOff != 0 {
+		s.end = max(s.end, typeOff+1)
+	}
+	if bodyOff != 0 {
+		s.end = max(s.end, bodyOff+4)
+	}
+	v.msg, v.typeOff, v.bodyOff = s, typeOff, bodyOff
+	return nil
+}
+
+// body checks the union member b of type typ against its layout, and when
+// no field of it is a reference (strings and vectors, which differ from
+// table to table), makes its vtable the shape of typ.
+func (v *verifier) body(typ tw.Body, b table) error {
 	var err error
+	s := shape{vt: b.vt + 1, end: 4}
 	for i, f := range layouts[typ] {
+		if f.kind != scalar && f.kind != required && v.offset(b, i) != 0 {
+			s.vt = 0 // a reference: each table must be checked
+		}
 		switch f.kind {
 		case scalar, required:
-			_, ok, e := v.field(b, i, f.size)
+			at, ok, e := v.field(b, i, f.size)
 			if e == nil && f.kind == required && !ok {
 				e = fmt.Errorf("%w: required field %d of table at %d absent", ErrBadFrame, i, b.pos)
+			}
+			if ok {
+				s.end = max(s.end, at-b.pos+f.size)
 			}
 			err = e
 		case str:
@@ -258,6 +349,9 @@ func (v verifier) body(typ tw.Body, b table) error {
 		if err != nil {
 			return err
 		}
+	}
+	if s.vt != 0 {
+		v.bodies[typ] = s
 	}
 	return nil
 }
