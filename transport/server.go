@@ -316,18 +316,16 @@ const (
 // StageNames name the stages, for metrics and tables.
 var StageNames = [numStages]string{"publish", "end_to_end"}
 
-// Stage returns stage i's latency as last published by the event loops
-// (about once a second), every loop's merged: per write to a subscriber,
-// from the oldest flush (or datagram) the write's pass carried, so an
-// upper bound for each update written. Safe from any goroutine.
-func (s *Server) Stage(i int) *hdrhistogram.Histogram {
-	out := latency.New().Snapshot()
+// MergeStage adds into dst stage i's latency as last published by the
+// event loops (about once a second), every loop's: per write to a
+// subscriber, from the oldest flush (or datagram) the write's pass carried,
+// so an upper bound for each update written. Safe from any goroutine.
+func (s *Server) MergeStage(i int, dst *hdrhistogram.Histogram) {
 	if l := s.loopList.Load(); l != nil {
 		for _, ls := range *l {
-			ls.stages[i].MergeInto(out)
+			ls.stages[i].MergeInto(dst)
 		}
 	}
-	return out
 }
 
 // schedule queues a pass over the loop's connections unless one is due.

@@ -17,6 +17,8 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"runtime"
+	"sync"
 	"time"
 
 	"github.com/HdrHistogram/hdrhistogram-go"
@@ -49,12 +51,13 @@ func Start(listen, pprofAddr string, src Source) (*Admin, error) {
 	a := &Admin{}
 	if listen != "" {
 		reg := prometheus.NewRegistry()
-		reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), &collector{src: src})
+		rd := newReader(src)
+		reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), &collector{src: src, rd: rd})
 		mux := http.NewServeMux()
 		mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
 		mux.HandleFunc("/stats", func(w http.ResponseWriter, _ *http.Request) {
 			w.Header().Set("Content-Type", "application/json")
-			json.NewEncoder(w).Encode(Read(src))
+			json.NewEncoder(w).Encode(rd.figures())
 		})
 		if err := a.serve(listen, mux); err != nil {
 			return nil, fmt.Errorf("admin.listen %s: %w", listen, err)
@@ -106,9 +109,27 @@ func (a *Admin) Close() error {
 
 // Figures is what /stats returns.
 type Figures struct {
-	Feed   live.Stats             `json:"feed"`
-	Server *transport.ServerStats `json:"server,omitempty"`
-	Stages []Stage                `json:"stages"`
+	Feed    live.Stats             `json:"feed"`
+	Server  *transport.ServerStats `json:"server,omitempty"`
+	Stages  []Stage                `json:"stages"`
+	Runtime Runtime                `json:"runtime"`
+}
+
+// Runtime is the process's: the collector should not run during a session
+// once warmed up, since nothing allocates in steady state.
+type Runtime struct {
+	GCCycles   uint32 `json:"gc_cycles"`
+	HeapBytes  uint64 `json:"heap_bytes"`  // live heap after the last collection
+	TotalAlloc uint64 `json:"total_alloc"` // bytes allocated since start
+	Goroutines int    `json:"goroutines"`
+}
+
+// ReadRuntime reads the process's figures (it stops the world briefly:
+// for a scrape or the summary, not a hot path).
+func ReadRuntime() Runtime {
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return Runtime{GCCycles: ms.NumGC, HeapBytes: ms.HeapAlloc, TotalAlloc: ms.TotalAlloc, Goroutines: runtime.NumGoroutine()}
 }
 
 // Stage is one stage's percentiles.
@@ -117,14 +138,57 @@ type Stage struct {
 	latency.Quantiles
 }
 
-// Read gathers the figures from src.
-func Read(src Source) Figures {
-	f := Figures{Feed: src.Handler.Stats()}
-	for _, st := range stages(src) {
-		f.Stages = append(f.Stages, Stage{Name: st.name, Quantiles: latency.QuantilesOf(st.h)})
+// Read gathers the figures from src (allocating its histograms: for a
+// one-off, such as the summary; the listeners reuse theirs).
+func Read(src Source) Figures { return newReader(src).figures() }
+
+// reader reads the figures into histograms it keeps, so that a scrape
+// allocates next to nothing in the daemon (a histogram is ~200 KiB).
+type reader struct {
+	mu    sync.Mutex
+	src   Source
+	hists []namedHist
+}
+
+func newReader(src Source) *reader {
+	r := &reader{src: src}
+	for _, name := range live.StageNames {
+		r.hists = append(r.hists, namedHist{name, latency.New().Snapshot()})
 	}
 	if src.Server != nil {
-		s := src.Server.Stats()
+		for _, name := range transport.StageNames {
+			r.hists = append(r.hists, namedHist{name, latency.New().Snapshot()})
+		}
+	}
+	return r
+}
+
+// stages fills the histograms and calls fn with them, under the reader's
+// lock.
+func (r *reader) stages(fn func([]namedHist)) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	n := len(live.StageNames)
+	for i, h := range r.hists {
+		h.h.Reset()
+		if i < n {
+			r.src.Handler.Stage(i).MergeInto(h.h)
+		} else {
+			r.src.Server.MergeStage(i-n, h.h)
+		}
+	}
+	fn(r.hists)
+}
+
+func (r *reader) figures() Figures {
+	f := Figures{Feed: r.src.Handler.Stats(), Runtime: ReadRuntime()}
+	r.stages(func(hs []namedHist) {
+		for _, st := range hs {
+			f.Stages = append(f.Stages, Stage{Name: st.name, Quantiles: latency.QuantilesOf(st.h)})
+		}
+	})
+	if r.src.Server != nil {
+		s := r.src.Server.Stats()
 		f.Server = &s
 	}
 	return f
@@ -133,20 +197,6 @@ func Read(src Source) Figures {
 type namedHist struct {
 	name string
 	h    *hdrhistogram.Histogram
-}
-
-// stages reads every stage's histogram: the handler's, then the server's.
-func stages(src Source) []namedHist {
-	var out []namedHist
-	for i, name := range live.StageNames {
-		out = append(out, namedHist{name, src.Handler.Stage(i).Snapshot()})
-	}
-	if src.Server != nil {
-		for i, name := range transport.StageNames {
-			out = append(out, namedHist{name, src.Server.Stage(i)})
-		}
-	}
-	return out
 }
 
 // WriteStages writes stages as a table of percentiles in microseconds,
@@ -160,4 +210,10 @@ func WriteStages(w io.Writer, stages []Stage) {
 		}
 		fmt.Fprintf(w, "%-16s %10d %9s %9s %9s %9s %9s %9s\n", s.Name, s.Count, us(s.P50), us(s.P90), us(s.P99), us(s.P999), us(s.P9999), us(s.MaxNs))
 	}
+}
+
+// WriteRuntime writes r as one line.
+func WriteRuntime(w io.Writer, r Runtime) {
+	fmt.Fprintf(w, "runtime     %d GC cycles since start, heap %.1f MiB, %.1f MiB allocated in all, %d goroutines\n",
+		r.GCCycles, float64(r.HeapBytes)/(1<<20), float64(r.TotalAlloc)/(1<<20), r.Goroutines)
 }

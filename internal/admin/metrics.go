@@ -8,7 +8,10 @@ import (
 )
 
 // collector makes the metrics from the figures at each scrape.
-type collector struct{ src Source }
+type collector struct {
+	src Source
+	rd  *reader
+}
 
 func desc(name, help string, labels ...string) *prometheus.Desc {
 	return prometheus.NewDesc("tickwire_"+name, help, labels, nil)
@@ -82,7 +85,12 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 			counter(dDisconnects, ss.Disconnects[i], reason)
 		}
 	}
-	for _, sh := range stages(c.src) {
+	c.rd.stages(func(hs []namedHist) { collectStages(ch, hs) })
+}
+
+// collectStages sends the stages' histograms.
+func collectStages(ch chan<- prometheus.Metric, hs []namedHist) {
+	for _, sh := range hs {
 		buckets := make(map[float64]uint64, len(stageBuckets))
 		var sum float64
 		for _, bar := range sh.h.Distribution() {

@@ -87,7 +87,9 @@ func writeStages(w io.Writer, h *live.Handler, subs *subscribers) {
 	if subs != nil {
 		src.Server = subs.srv
 	}
-	admin.WriteStages(w, admin.Read(src).Stages)
+	f := admin.Read(src)
+	admin.WriteStages(w, f.Stages)
+	admin.WriteRuntime(w, f.Runtime)
 }
 
 // hooks returns the live handler's hooks that feed the server.

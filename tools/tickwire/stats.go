@@ -70,4 +70,5 @@ func writeFigures(w io.Writer, f *admin.Figures) {
 		fmt.Fprintln(w)
 	}
 	admin.WriteStages(w, f.Stages)
+	admin.WriteRuntime(w, f.Runtime)
 }
