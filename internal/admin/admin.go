@@ -14,10 +14,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/pprof"
 	"runtime"
+	"strings"
 	"sync"
 	"time"
 
@@ -36,6 +38,9 @@ import (
 type Source struct {
 	Handler *live.Handler
 	Server  *transport.Server
+	// LogLevel, when set, is served at /loglevel: GET reads it, PUT or
+	// POST ?level=debug|info|warn|error sets it.
+	LogLevel *slog.LevelVar
 }
 
 // Admin is the running listeners.
@@ -59,6 +64,19 @@ func Start(listen, pprofAddr string, src Source) (*Admin, error) {
 			w.Header().Set("Content-Type", "application/json")
 			json.NewEncoder(w).Encode(rd.figures())
 		})
+		if lv := src.LogLevel; lv != nil {
+			mux.HandleFunc("/loglevel", func(w http.ResponseWriter, r *http.Request) {
+				if r.Method == http.MethodPut || r.Method == http.MethodPost {
+					var l slog.Level
+					if err := l.UnmarshalText([]byte(r.URL.Query().Get("level"))); err != nil {
+						http.Error(w, "level: want debug, info, warn or error", http.StatusBadRequest)
+						return
+					}
+					lv.Set(l)
+				}
+				fmt.Fprintln(w, strings.ToLower(lv.Level().String()))
+			})
+		}
 		if err := a.serve(listen, mux); err != nil {
 			return nil, fmt.Errorf("admin.listen %s: %w", listen, err)
 		}

@@ -36,6 +36,8 @@ type Config struct {
 	BooksOnExit string `yaml:"books_on_exit"`
 	// Admin is the operator's side: metrics and profiles.
 	Admin Admin `yaml:"admin"`
+	// Log is the daemon's log.
+	Log Log `yaml:"log"`
 }
 
 // Transport configures the server strategy clients subscribe to.
@@ -62,6 +64,29 @@ type Transport struct {
 
 	ListenAddr netip.AddrPort `yaml:"-"`
 	TLSConfig  *tls.Config    `yaml:"-"` // from TLS, once loaded
+}
+
+// Log configures the daemon's log (internal/logging).
+type Log struct {
+	// Format is plain (lines, as on a terminal), text or json (log/slog).
+	Format string `yaml:"format"`
+	// Level is debug, info, warn or error; admin.listen's /loglevel
+	// changes it while the daemon runs.
+	Level string `yaml:"level"`
+}
+
+func (l *Log) validate() error {
+	switch l.Format {
+	case "plain", "text", "json":
+	default:
+		return bad("log.format", "%q: want plain, text or json", l.Format)
+	}
+	switch l.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		return bad("log.level", "%q: want debug, info, warn or error", l.Level)
+	}
+	return nil
 }
 
 // Admin configures the operator's listeners, each on a loopback address
@@ -157,6 +182,7 @@ func Default() *Config {
 		Config: live.Default(),
 		Transport: Transport{Listen: DefaultTransportListen, SlowConsumer: "conflate", QueueBytes: 4 << 20,
 			SlowAfter: 500 * time.Millisecond, HelloTimeout: 5 * time.Second, MaxClients: 16384},
+		Log: Log{Format: "plain", Level: "info"},
 	}
 }
 
@@ -419,6 +445,9 @@ func (c *Config) validate() error {
 		}
 	}
 	if err := c.Admin.validate(); err != nil {
+		return err
+	}
+	if err := c.Log.validate(); err != nil {
 		return err
 	}
 	return c.Transport.validate()

@@ -103,6 +103,15 @@ admin: {listen: %s, pprof: %s}
 	if code, _ := get("http://" + adminAddr + "/debug/pprof/"); code != 404 {
 		t.Errorf("the metrics listener serves profiles too (%d)", code)
 	}
+	req, _ := http.NewRequest(http.MethodPut, "http://"+adminAddr+"/loglevel?level=warn", nil)
+	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != 200 {
+		t.Errorf("PUT /loglevel: %v %v", resp, err)
+	} else {
+		resp.Body.Close()
+	}
+	if code, body := get("http://" + adminAddr + "/loglevel"); code != 200 || strings.TrimSpace(body) != "warn" {
+		t.Errorf("GET /loglevel: %d %q", code, body)
+	}
 	runCmd.Process.Signal(syscall.SIGTERM)
 	if err := waitAnyExit(t, runCmd, 10*time.Second, &runOut, nil); err != nil {
 		t.Fatalf("after SIGTERM: %v\n%s", err, runOut.String())

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/tickwire/tickwire/internal/config"
+	"github.com/tickwire/tickwire/internal/logging"
 )
 
 func runCmd(args []string, stdout, stderr io.Writer) int {
@@ -47,13 +48,18 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	logw := &prefixWriter{w: stderr, prefix: "tickwire run: "}
+	level, _ := logging.ParseLevel(cfg.Log.Level) // validated by config.Load
+	lg, err := logging.New(stderr, cfg.Log.Format, level)
+	if err != nil {
+		return fail(2, err)
+	}
+	logw := lg.Writer("tickwire run")
 	subs, h, err := startDaemon(cfg, logw)
 	if err != nil {
 		return fail(1, err)
 	}
 	defer h.Close()
-	adm, err := startAdmin(cfg, h, subs, logw)
+	adm, err := startAdmin(cfg, h, subs, lg.Level, logw)
 	if err != nil {
 		subs.close()
 		return fail(1, err)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"time"
 
 	"github.com/tickwire/tickwire/book"
@@ -59,11 +60,11 @@ func startDaemon(cfg *config.Config, logw io.Writer) (*subscribers, *live.Handle
 }
 
 // startAdmin serves the admin listeners cfg names (none: nil).
-func startAdmin(cfg *config.Config, h *live.Handler, subs *subscribers, logw io.Writer) (*admin.Admin, error) {
+func startAdmin(cfg *config.Config, h *live.Handler, subs *subscribers, level *slog.LevelVar, logw io.Writer) (*admin.Admin, error) {
 	if cfg.Admin.Listen == "" && cfg.Admin.Pprof == "" {
 		return nil, nil
 	}
-	src := admin.Source{Handler: h}
+	src := admin.Source{Handler: h, LogLevel: level}
 	if subs != nil {
 		src.Server = subs.srv
 	}
