@@ -22,3 +22,17 @@ var (
 	// would drop every real-time message below it.
 	ErrSnapshotSeq = errors.New("feed: implausible end-of-snapshot sequence number")
 )
+
+// Errors of SnapshotLoader's input. They are sentinels: compare with
+// errors.Is.
+var (
+	// ErrSnapshotMalformed reports a snapshot message that is not a whole
+	// ITCH 5.0 message of a known type nor a valid end-of-snapshot 'G':
+	// empty, unknown type, wrong length, or a 'G' whose sequence number is
+	// malformed or 0. The error also wraps the codec's sentinel
+	// (itch.ErrUnknownType, itch.ErrLength, glimpse.ErrLength, ...) and
+	// names the message index.
+	ErrSnapshotMalformed = errors.New("feed: malformed snapshot message")
+	// ErrSnapshotEnded reports a message after the end-of-snapshot 'G'.
+	ErrSnapshotEnded = errors.New("feed: message after end of snapshot")
+)

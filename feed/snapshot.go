@@ -1,25 +1,10 @@
 package feed
 
 import (
-	"errors"
 	"fmt"
 
 	"github.com/tickwire/tickwire/codec/glimpse"
 	"github.com/tickwire/tickwire/codec/itch"
-)
-
-// Errors of SnapshotLoader. They are sentinels: compare with errors.Is. (They
-// sit beside the loader because it lives in its own file.)
-var (
-	// ErrSnapshotMalformed reports a snapshot message that is not a whole
-	// ITCH 5.0 message of a known type nor a valid end-of-snapshot 'G':
-	// empty, unknown type, wrong length, or a 'G' whose sequence number is
-	// malformed or 0. The error also wraps the codec's sentinel
-	// (itch.ErrUnknownType, itch.ErrLength, glimpse.ErrLength, ...) and
-	// names the message index.
-	ErrSnapshotMalformed = errors.New("feed: malformed snapshot message")
-	// ErrSnapshotEnded reports a message after the end-of-snapshot 'G'.
-	ErrSnapshotEnded = errors.New("feed: message after end of snapshot")
 )
 
 // SnapshotLoader consumes a GLIMPSE 5.0 snapshot (PROTOCOLS.md §6, package

@@ -12,7 +12,6 @@ package sim
 
 import (
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -21,14 +20,6 @@ import (
 
 	"github.com/tickwire/tickwire/codec/itch"
 	"github.com/tickwire/tickwire/codec/moldudp64"
-)
-
-// Errors.
-var (
-	// ErrConfig reports an invalid configuration value.
-	ErrConfig = errors.New("sim: invalid configuration")
-	// ErrSource reports a message source that is not a raw ITCH stream.
-	ErrSource = errors.New("sim: bad message source")
 )
 
 // Line configures one multicast line and its impairments. Probabilities are

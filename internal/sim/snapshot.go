@@ -1,18 +1,12 @@
 package sim
 
 import (
-	"errors"
 	"fmt"
 	"sync"
 
 	"github.com/tickwire/tickwire/codec/glimpse"
 	"github.com/tickwire/tickwire/codec/itch"
 )
-
-// ErrSnapshotSeq reports a snapshot point outside the history: next must lie
-// in [1, Len()+1]. (Declared here rather than beside ErrConfig because this
-// file is the snapshot builder's only file.)
-var ErrSnapshotSeq = errors.New("sim: snapshot sequence number outside the history")
 
 // Bits of snapInstrument.seen: which status messages of the instrument the
 // snapshot carries.
