@@ -2,9 +2,11 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"net"
+	"net/http"
 	"net/netip"
 	"os"
 	"os/exec"
@@ -18,6 +20,7 @@ import (
 	"github.com/tickwire/tickwire/codec/itch"
 	"github.com/tickwire/tickwire/codec/moldudp64"
 	"github.com/tickwire/tickwire/feed/mcast"
+	"github.com/tickwire/tickwire/internal/admin"
 )
 
 var (
@@ -246,16 +249,19 @@ func TestLiveHandlerBadInput(t *testing.T) {
 	groupA, groupB := lineGroups(79)
 	want, got := filepath.Join(dir, "want.jsonl"), filepath.Join(dir, "got.jsonl")
 	cfg := filepath.Join(dir, "tickwire.yaml")
-	writeFile(t, cfg, fmt.Sprintf("feed:\n  interface: lo\n  line_a: {group: %s}\n  line_b: {group: %s}\nbooks_on_exit: %s\n",
-		groupA, groupB, got))
+	adminAddr := freeTCPAddrs(t, 1)[0]
+	writeFile(t, cfg, fmt.Sprintf("feed:\n  interface: lo\n  line_a: {group: %s}\n  line_b: {group: %s}\nbooks_on_exit: %s\nadmin: {listen: %s}\n",
+		groupA, groupB, got, adminAddr))
 	run := exec.Command(bin, "run", "-config", cfg, "-exit-on-end")
 	var runOut syncBuffer
 	run.Stdout, run.Stderr = &runOut, &runOut
 	if err := run.Start(); err != nil {
 		t.Fatal(err)
 	}
+	// A 2 s session: the daemon's figures, published once a second, show
+	// it under way long before its end.
 	sim := exec.Command(bin, "sim", "-messages", "40000", "-instruments", "30", "-seed", "9", "-books", want,
-		"-group-a", groupA, "-group-b", groupB, "-rate", "40000", "-start-delay", "300ms")
+		"-group-a", groupA, "-group-b", groupB, "-rate", "20000", "-start-delay", "300ms")
 	var simOut syncBuffer
 	sim.Stdout, sim.Stderr = &simOut, &simOut
 	if err := sim.Start(); err != nil {
@@ -275,7 +281,7 @@ func TestLiveHandlerBadInput(t *testing.T) {
 	// Says 4 blocks, has 1; ahead of the feed (a packet behind it would be
 	// dropped as a duplicate on its header alone), within the jump bound.
 	short := moldudp64.AppendBlock(moldudp64.AppendHeader(nil, session, 10_000_000, 4), add)
-	time.Sleep(500 * time.Millisecond) // the session is under way
+	waitMessages(t, adminAddr, 1) // the session is under way
 	for i := 0; i < 5; i++ {
 		for _, p := range [][]byte{[]byte("junk"), other, short, wild} {
 			if err := sender.Send(dst, p); err != nil {
@@ -491,4 +497,23 @@ func TestLiveHandlerSIGTERM(t *testing.T) {
 	if !strings.Contains(runOut.String(), "session     ended") {
 		t.Errorf("summary does not report the end of session:\n%s", runOut.String())
 	}
+}
+
+// waitMessages waits until the daemon whose admin listener is addr has
+// applied at least n messages (its figures are published once a second).
+func waitMessages(t *testing.T, addr string, n uint64) {
+	t.Helper()
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		resp, err := http.Get("http://" + addr + "/stats")
+		if err != nil {
+			continue
+		}
+		var f admin.Figures
+		err = json.NewDecoder(resp.Body).Decode(&f)
+		resp.Body.Close()
+		if err == nil && f.Feed.Messages >= n {
+			return
+		}
+	}
+	t.Fatalf("the daemon at %s never applied %d messages", addr, n)
 }
