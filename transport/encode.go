@@ -49,66 +49,169 @@ type SnapshotHead struct {
 }
 
 // Encoder builds frames: Begin, then one call per message, then Finish.
-// It reuses its flatbuffers.Builder and offset slice from frame to frame, so
-// that once they have grown to the largest frame it does not allocate.
+//
+// The frame is laid out back to front in one buffer, as a flatbuffers.Builder
+// would, and by hand: the updates (OrderAdded ... MwcbBreach, TradingState;
+// see updates.go) are fixed templates written in place, each frame writing
+// the vtable of each template once, on its first use, and every later
+// table of that template pointing to it; Finish writes the Frame root, its
+// vtable and the messages vector in front. The other messages (Snapshot,
+// Hello, Subscribe, Status...) are built by a flatbuffers.Builder of their
+// own, reset for each message, whose bytes are then copied into the frame:
+// every offset in a FlatBuffer is relative, so a message moves as a block,
+// and it is placed 8-aligned from the frame's end, which keeps its
+// alignment (FlatBuffers aligns from the end; the frame's length, prefix
+// included, is a multiple of 8).
+//
+// It reuses its buffers from frame to frame, so that once they have grown
+// to the largest frame it does not allocate.
 //
 // An Encoder is not safe for concurrent use.
 type Encoder struct {
-	b    *flatbuffers.Builder
-	msgs []flatbuffers.UOffsetT // the frame's messages, in order
-	tmp  []flatbuffers.UOffsetT // string offsets of a vector being built
-	seq  uint64
+	buf  []byte // the frame so far is buf[head:]
+	head int
+	msgs []uint32 // the frame's Message tables, in order, as distances from the end of buf
+	// vts holds where this frame's vtable of each template is, as a
+	// distance from the end of buf; 0 until written.
+	vts [numVtables]uint32
+	seq uint64
+
+	b   *flatbuffers.Builder   // one message at a time, for those not laid out by hand
+	tmp []flatbuffers.UOffsetT // string offsets of a vector being built
 }
 
 // NewEncoder returns an encoder whose buffer starts at size bytes.
 func NewEncoder(size int) *Encoder {
-	return &Encoder{b: flatbuffers.NewBuilder(size)}
+	return &Encoder{buf: make([]byte, size), head: size, b: flatbuffers.NewBuilder(256)}
 }
 
 // Begin starts a frame numbered streamSeq (from 1: a 0 is not encoded),
 // discarding any frame in progress.
 func (e *Encoder) Begin(streamSeq uint64) {
-	e.b.Reset()
+	e.head = len(e.buf)
 	e.msgs, e.seq = e.msgs[:0], streamSeq
+	e.vts = [numVtables]uint32{}
 }
 
 // Len is the number of messages in the frame so far.
 func (e *Encoder) Len() int { return len(e.msgs) }
 
 // Size is about how many bytes the frame holds so far; a caller keeps it
-// well below MaxFrameSize (Finish adds 4 bytes per message and ~32 more).
-func (e *Encoder) Size() int { return int(e.b.Offset()) }
+// well below MaxFrameSize (Finish adds 4 bytes per message and at most 47
+// more).
+func (e *Encoder) Size() int { return len(e.buf) - e.head }
+
+// off is the frame's size so far: the distance from the end of buf of what
+// was written last, by which the frame's tables are known until Finish.
+func (e *Encoder) off() uint32 { return uint32(len(e.buf) - e.head) }
+
+// The frame's head, which Finish writes in front of the messages (offsets
+// from the start of the length prefix; the FlatBuffer starts at 4):
+//
+//	 0  length prefix   u32  total - 4
+//	 4  root offset     u32  16: the Frame table at 20
+//	 8  file identifier      "TWP1"
+//	12  Frame vtable    4 x u16  {8, 16, 4 (stream_seq; 0 if absent), 12 (messages)}
+//	20  Frame table     soffset 8 (to its vtable at 12)
+//	24    stream_seq    u64  8-aligned (patchSeq in server.go finds it through the vtable)
+//	32    messages      u32  4: the vector at 36
+//	36  messages vector u32 count n, then n offsets to the Message tables
+//	40+4n padding to make the frame's total size a multiple of 8
+const (
+	frameHeadSize = 40
+	frameVtable   = 12
+	frameTable    = 20
+)
 
 // Finish completes the frame and returns it with its length prefix, ready
 // to write. It aliases the encoder's buffer and is valid until the next
 // Begin. It fails with ErrFrameTooLarge above MaxFrameSize.
 func (e *Encoder) Finish() ([]byte, error) {
-	b := e.b
-	msgs := b.CreateVectorOfTables(e.msgs)
-	tw.FrameStart(b)
-	tw.FrameAddMessages(b, msgs)
-	tw.FrameAddStreamSeq(b, e.seq)
-	b.FinishSizePrefixedWithFileIdentifier(tw.FrameEnd(b), fileIDBytes)
-	out := b.FinishedBytes()
-	if len(out)-PrefixSize > MaxFrameSize {
-		return nil, fmt.Errorf("%w: %d bytes", ErrFrameTooLarge, len(out)-PrefixSize)
+	n, x := len(e.msgs), int(e.off())
+	h := frameHeadSize + 4*n
+	h += -(h + x) & 7
+	total := h + x
+	if total-PrefixSize > MaxFrameSize {
+		return nil, fmt.Errorf("%w: %d bytes", ErrFrameTooLarge, total-PrefixSize)
 	}
-	return out, nil
+	e.room(h)
+	e.head -= h
+	b := e.buf[e.head : e.head+h]
+	le.PutUint32(b[0:], uint32(total-PrefixSize))
+	le.PutUint32(b[4:], frameTable-PrefixSize)
+	copy(b[8:12], fileIDBytes)
+	seqAt := uint16(4) // stream_seq's offset in the Frame table
+	if e.seq == 0 {
+		seqAt = 0 // absent: reads as the default, 0
+	}
+	le.PutUint16(b[frameVtable:], 8)
+	le.PutUint16(b[frameVtable+2:], 16)
+	le.PutUint16(b[frameVtable+4:], seqAt)
+	le.PutUint16(b[frameVtable+6:], 12)
+	le.PutUint32(b[frameTable:], frameTable-frameVtable)
+	le.PutUint64(b[frameTable+4:], e.seq)
+	le.PutUint32(b[frameTable+12:], 4)
+	le.PutUint32(b[frameHeadSize-4:], uint32(n))
+	for i, m := range e.msgs {
+		at := frameHeadSize + 4*i
+		le.PutUint32(b[at:], uint32(total-int(m)-at))
+	}
+	clear(b[frameHeadSize+4*n:])
+	return e.buf[e.head:], nil
 }
 
-// add appends the Message wrapping body, of type t.
+// room makes room for n more bytes in front of the frame.
+func (e *Encoder) room(n int) {
+	if e.head < n {
+		e.grow(n)
+	}
+}
+
+// grow moves the frame to the end of a buffer with room for n more bytes.
+func (e *Encoder) grow(n int) {
+	used := len(e.buf) - e.head
+	size := max(2*len(e.buf), used+n, 1024)
+	buf := make([]byte, size)
+	copy(buf[size-used:], e.buf[e.head:])
+	e.buf, e.head = buf, size-used
+}
+
+// align8 pads the frame so that its size so far is a multiple of 8.
+func (e *Encoder) align8() {
+	if e.off()&7 != 0 {
+		e.pad8()
+	}
+}
+
+// pad8 is align8's slow path, apart so that align8 inlines.
+func (e *Encoder) pad8() {
+	n := 8 - int(e.off())&7
+	e.room(n)
+	e.head -= n
+	clear(e.buf[e.head : e.head+n])
+}
+
+// builder returns the Builder, reset for a message.
+func (e *Encoder) builder() *flatbuffers.Builder {
+	e.b.Reset()
+	return e.b
+}
+
+// add ends the message built in the Builder since builder(), a Message
+// wrapping body, of type t, and moves it into the frame.
 func (e *Encoder) add(t tw.Body, body flatbuffers.UOffsetT) {
-	tw.MessageStart(e.b)
-	tw.MessageAddBody(e.b, body)
-	tw.MessageAddBodyType(e.b, t)
-	e.msgs = append(e.msgs, tw.MessageEnd(e.b))
-}
-
-// fixed ends an update table whose only field is the struct s, just
-// created after StartObject(1), and adds it.
-func (e *Encoder) fixed(t tw.Body, s flatbuffers.UOffsetT) {
-	e.b.PrependStructSlot(0, s, 0)
-	e.add(t, e.b.EndObject())
+	b := e.b
+	tw.MessageStart(b)
+	tw.MessageAddBody(b, body)
+	tw.MessageAddBodyType(b, t)
+	m := tw.MessageEnd(b)
+	block := b.Bytes[b.Head():]
+	e.align8()
+	base := e.off()
+	e.room(len(block))
+	e.head -= len(block)
+	copy(e.buf[e.head:], block)
+	e.msgs = append(e.msgs, base+uint32(m))
 }
 
 // bytes creates a string, or returns 0 (absent) for an empty one.
@@ -119,100 +222,10 @@ func (e *Encoder) bytes(s []byte) flatbuffers.UOffsetT {
 	return e.b.CreateByteString(s)
 }
 
-// OrderAdded adds an order; mpid is the ITCH 'F' attribution, nil for 'A'.
-func (e *Encoder) OrderAdded(s Stamp, ref uint64, side tw.Side, price, shares uint32, mpid []byte) {
-	m := e.bytes(mpid)
-	e.b.StartObject(2)
-	if m != 0 {
-		tw.OrderAddedAddMpid(e.b, m)
-	}
-	tw.OrderAddedAddFields(e.b, tw.CreateOrderAddedFields(e.b, s.FeedSeq, s.Timestamp, s.Locate, ref, price, shares, side))
-	e.add(tw.BodyOrderAdded, e.b.EndObject())
-}
-
-// OrderExecuted adds an execution; withPrice marks ITCH 'C', whose price
-// and printable flag it carries.
-func (e *Encoder) OrderExecuted(s Stamp, ref, match uint64, shares, price uint32, withPrice, printable bool) {
-	e.b.StartObject(1)
-	e.fixed(tw.BodyOrderExecuted, tw.CreateOrderExecutedFields(e.b, s.FeedSeq, s.Timestamp, s.Locate, ref, match, shares, price, withPrice, printable))
-}
-
-// OrderCancelled adds a partial cancel of shares.
-func (e *Encoder) OrderCancelled(s Stamp, ref uint64, shares uint32) {
-	e.b.StartObject(1)
-	e.fixed(tw.BodyOrderCancelled, tw.CreateOrderCancelledFields(e.b, s.FeedSeq, s.Timestamp, s.Locate, ref, shares))
-}
-
-// OrderReplaced adds a replace.
-func (e *Encoder) OrderReplaced(s Stamp, oldRef, newRef uint64, side tw.Side, price, shares uint32) {
-	e.b.StartObject(1)
-	e.fixed(tw.BodyOrderReplaced, tw.CreateOrderReplacedFields(e.b, s.FeedSeq, s.Timestamp, s.Locate, oldRef, newRef, price, shares, side))
-}
-
-// OrderDeleted adds a delete.
-func (e *Encoder) OrderDeleted(s Stamp, ref uint64) {
-	e.b.StartObject(1)
-	e.fixed(tw.BodyOrderDeleted, tw.CreateOrderDeletedFields(e.b, s.FeedSeq, s.Timestamp, s.Locate, ref))
-}
-
-// LevelChanged adds a level's new totals; shares 0 means it is gone.
-func (e *Encoder) LevelChanged(s Stamp, side tw.Side, price uint32, shares uint64, orders uint32) {
-	e.b.StartObject(1)
-	e.fixed(tw.BodyLevelChanged, tw.CreateLevelChangedFields(e.b, s.FeedSeq, s.Timestamp, s.Locate, shares, price, orders, side))
-}
-
-// Trade adds a non-displayed trade (cross Continuous) or a cross.
-func (e *Encoder) Trade(s Stamp, match, ref uint64, side tw.Side, price uint32, shares uint64, cross tw.CrossKind) {
-	e.b.StartObject(1)
-	e.fixed(tw.BodyTrade, tw.CreateTradeFields(e.b, s.FeedSeq, s.Timestamp, s.Locate, match, ref, shares, price, side, cross))
-}
-
-// TradeBroken adds a broken trade.
-func (e *Encoder) TradeBroken(s Stamp, match uint64) {
-	e.b.StartObject(1)
-	e.fixed(tw.BodyTradeBroken, tw.CreateTradeBrokenFields(e.b, s.FeedSeq, s.Timestamp, s.Locate, match))
-}
-
-// RegSho adds a Reg SHO action.
-func (e *Encoder) RegSho(s Stamp, action tw.RegShoAction) {
-	e.b.StartObject(1)
-	e.fixed(tw.BodyRegSho, tw.CreateRegShoFields(e.b, s.FeedSeq, s.Timestamp, s.Locate, action))
-}
-
-// LuldCollar adds an LULD auction collar.
-func (e *Encoder) LuldCollar(s Stamp, reference, upper, lower, extension uint32) {
-	e.b.StartObject(1)
-	e.fixed(tw.BodyLuldCollar, tw.CreateLuldCollarFields(e.b, s.FeedSeq, s.Timestamp, s.Locate, reference, upper, lower, extension))
-}
-
-// MwcbLevels adds the day's market-wide circuit breaker levels, Price(8).
-func (e *Encoder) MwcbLevels(s Stamp, level1, level2, level3 uint64) {
-	e.b.StartObject(1)
-	e.fixed(tw.BodyMwcbLevels, tw.CreateMwcbLevelsFields(e.b, s.FeedSeq, s.Timestamp, s.Locate, level1, level2, level3))
-}
-
-// MwcbBreach adds a market-wide circuit breaker breach of level 1, 2 or 3.
-func (e *Encoder) MwcbBreach(s Stamp, level uint8) {
-	e.b.StartObject(1)
-	e.fixed(tw.BodyMwcbBreach, tw.CreateMwcbBreachFields(e.b, s.FeedSeq, s.Timestamp, s.Locate, level))
-}
-
-// TradingState adds an ITCH 'H'; reason is unpadded.
-func (e *Encoder) TradingState(s Stamp, state tw.TradingStateCode, reason []byte) {
-	r := e.bytes(reason)
-	tw.TradingStateStart(e.b)
-	if r != 0 {
-		tw.TradingStateAddReason(e.b, r)
-	}
-	tw.TradingStateAddStamp(e.b, tw.CreateStamp(e.b, s.FeedSeq, s.Timestamp, s.Locate))
-	tw.TradingStateAddState(e.b, state)
-	e.add(tw.BodyTradingState, tw.TradingStateEnd(e.b))
-}
-
 // Snapshot adds an instrument's book: orders or levels per side as h.Depth
 // says, best price first, orders in queue priority.
 func (e *Encoder) Snapshot(h *SnapshotHead, bidOrders, askOrders []BookOrder, bidLevels, askLevels []BookLevel) {
-	b := e.b
+	b := e.builder()
 	vecs := [4]flatbuffers.UOffsetT{
 		structs(b, bidOrders, sizeBookOrder, putOrder), structs(b, askOrders, sizeBookOrder, putOrder),
 		structs(b, bidLevels, sizeBookLevel, putLevel), structs(b, askLevels, sizeBookLevel, putLevel),
@@ -263,6 +276,7 @@ func putLevel(b *flatbuffers.Builder, l BookLevel) {
 
 // Hello adds a client's Hello.
 func (e *Encoder) Hello(version uint16, token, clientName []byte) {
+	e.builder()
 	t, c := e.bytes(token), e.bytes(clientName)
 	tw.HelloStart(e.b)
 	if t != 0 {
@@ -277,6 +291,7 @@ func (e *Encoder) Hello(version uint16, token, clientName []byte) {
 
 // HelloReply adds the server's answer to a Hello.
 func (e *Encoder) HelloReply(accepted bool, reason []byte, version uint16, heartbeatMillis uint32) {
+	e.builder()
 	r := e.bytes(reason)
 	tw.HelloReplyStart(e.b)
 	if r != 0 {
@@ -291,7 +306,7 @@ func (e *Encoder) HelloReply(accepted bool, reason []byte, version uint16, heart
 // Subscribe adds a subscription (unsubscribe false) or an Unsubscribe
 // (depth and n then ignored) to the stocks, the locates, or all.
 func (e *Encoder) Subscribe(unsubscribe bool, stocks [][]byte, locates []uint16, all bool, depth tw.Depth, n uint16) {
-	b := e.b
+	b := e.builder()
 	e.tmp = e.tmp[:0]
 	for _, s := range stocks {
 		e.tmp = append(e.tmp, b.CreateByteString(s))
@@ -327,6 +342,7 @@ func (e *Encoder) Subscribe(unsubscribe bool, stocks [][]byte, locates []uint16,
 
 // Heartbeat adds a heartbeat carrying the last feed sequence processed.
 func (e *Encoder) Heartbeat(feedSeq uint64) {
+	e.builder()
 	tw.HeartbeatStart(e.b)
 	tw.HeartbeatAddFeedSeq(e.b, feedSeq)
 	e.add(tw.BodyHeartbeat, tw.HeartbeatEnd(e.b))
@@ -334,6 +350,7 @@ func (e *Encoder) Heartbeat(feedSeq uint64) {
 
 // Status adds a change of feed state, for locate (0: the whole feed).
 func (e *Encoder) Status(state tw.FeedState, reason []byte, feedSeq uint64, locate uint16) {
+	e.builder()
 	r := e.bytes(reason)
 	tw.StatusStart(e.b)
 	tw.StatusAddFeedSeq(e.b, feedSeq)
@@ -347,6 +364,7 @@ func (e *Encoder) Status(state tw.FeedState, reason []byte, feedSeq uint64, loca
 
 // ServerError adds the error the server sends before disconnecting.
 func (e *Encoder) ServerError(code tw.ErrorCode, text []byte) {
+	e.builder()
 	t := e.bytes(text)
 	tw.ServerErrorStart(e.b)
 	if t != 0 {
