@@ -98,7 +98,7 @@ type request struct {
 	// the snapshot frames (placeholder stream_seq), for the connection to
 	// send at the marker. Stocks not on the feed yet are waited for.
 	resolved []uint16
-	out      []byte
+	out      [][]byte // whole frames, aliasing the writer's snapshot buffer of the batch
 	waiting  [][]byte
 	// status is the feed's as of the marker: what the connection is told
 	// there when it resynchronises or first subscribes (the latest one may
@@ -152,6 +152,12 @@ type Publisher struct {
 	muted bool
 
 	origin int64 // SetOrigin's, until the Flush after it
+
+	// The batch's snapshots (newSnapshotBatch).
+	snapGen  uint64
+	snapBuf  []byte
+	snapUsed int
+	snapIdx  [numStreams][]snapRef
 
 	mwcb    mwcbState
 	mwcbNew bool // a market-wide frame appended since the last Flush
@@ -502,6 +508,7 @@ func (p *Publisher) takeRequests() {
 	p.taken, p.reqs = p.reqs, p.taken[:0]
 	p.nreq.Store(0)
 	p.reqMu.Unlock()
+	p.newSnapshotBatch()
 	for _, r := range p.taken {
 		p.take(r)
 	}
@@ -550,13 +557,13 @@ func (p *Publisher) take(r *request) {
 				e := p.snap
 				e.Begin(placeholderSeq)
 				p.mwcb.encode(e, k)
-				r.out = appendFinished(r.out, e)
+				r.out = append(r.out, p.finish(e))
 			}
 		}
 	}
 	if !r.unsub {
 		for _, loc := range r.resolved {
-			p.snapshot(r, loc)
+			p.snapshotShared(r, loc)
 		}
 	}
 	p.marker(r)
@@ -578,6 +585,7 @@ func (p *Publisher) marker(r *request) {
 // listed subscribes the requests waiting for a stock to the instruments
 // listed in this batch under that name, with a request of their own each.
 func (p *Publisher) listed() {
+	p.newSnapshotBatch()
 	for _, loc := range p.newInst {
 		sym := string(p.bk.Symbol(loc))
 		for _, r := range p.waiting {
@@ -731,7 +739,7 @@ func (p *Publisher) snapshot(r *request, loc uint16) {
 			h.More = nb < len(bids) || na < len(asks)
 			e.Begin(placeholderSeq)
 			e.Snapshot(&h, bids[:nb], asks[:na], nil, nil)
-			r.out = appendFinished(r.out, e)
+			r.out = append(r.out, p.finish(e))
 			bids, asks = bids[nb:], asks[na:]
 			if !h.More {
 				break
@@ -755,14 +763,53 @@ func (p *Publisher) snapshot(r *request, loc uint16) {
 	}
 	e.Begin(placeholderSeq)
 	e.Snapshot(&h, nil, nil, p.bookLvls[0], p.bookLvls[1])
-	r.out = appendFinished(r.out, e)
+	r.out = append(r.out, p.finish(e))
 }
 
-// appendFinished appends e's finished frame to dst.
-func appendFinished(dst []byte, e *Encoder) []byte {
+// finish appends e's finished frame to the batch's snapshot buffer and
+// returns it there.
+func (p *Publisher) finish(e *Encoder) []byte {
 	f, err := e.Finish()
 	if err != nil {
 		panic(err) // parts are bounded well below the maximum
 	}
-	return append(dst, f...)
+	n := len(p.snapBuf)
+	p.snapBuf = append(p.snapBuf, f...)
+	return p.snapBuf[n:len(p.snapBuf):len(p.snapBuf)]
+}
+
+// newSnapshotBatch starts a batch of requests: the snapshots taken from
+// now on are of the book as it is, shared by every request of the batch
+// that wants the same instrument at the same depth (a storm of conflated
+// connections costs one snapshot of each instrument, not one each). The
+// connections read the frames after the writer has moved on, so a batch's
+// buffer is never written again: each batch gets a new one.
+func (p *Publisher) newSnapshotBatch() {
+	p.snapGen++
+	p.snapBuf = make([]byte, 0, max(64<<10, p.snapUsed))
+	p.snapUsed = 0
+}
+
+// snapshotShared adds to r loc's snapshot at r's depth, taken once per
+// batch.
+func (p *Publisher) snapshotShared(r *request, loc uint16) {
+	s := depthStream(r.depth)
+	if p.snapIdx[s] == nil {
+		p.snapIdx[s] = make([]snapRef, 1<<16)
+	}
+	ref := &p.snapIdx[s][loc]
+	if ref.gen == p.snapGen {
+		r.out = append(r.out, ref.frames...)
+		return
+	}
+	n := len(r.out)
+	p.snapshot(r, loc)
+	ref.gen, ref.frames = p.snapGen, append(ref.frames[:0], r.out[n:]...)
+	p.snapUsed = max(p.snapUsed, len(p.snapBuf))
+}
+
+// snapRef is an instrument's snapshot frames at one depth in a batch.
+type snapRef struct {
+	gen    uint64
+	frames [][]byte
 }

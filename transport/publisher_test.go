@@ -6,6 +6,7 @@ import (
 	"github.com/tickwire/tickwire/book"
 	"github.com/tickwire/tickwire/codec/itch"
 	"github.com/tickwire/tickwire/transport/ring"
+	"github.com/tickwire/tickwire/transport/tw"
 )
 
 // publisherBench is a book with a Publisher listening, every stream read,
@@ -74,4 +75,42 @@ func BenchmarkPublisher(b *testing.B) {
 		cycle(i)
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(4*b.N), "ns/msg")
+}
+
+// TestSnapshotsShared: requests taken in one batch that want the same
+// instruments at the same depth share one snapshot of each (a storm of
+// conflated connections costs the writer one snapshot per instrument), and
+// a later batch gets fresh ones, in a buffer of its own.
+func TestSnapshotsShared(t *testing.T) {
+	_, p, cycle := publisherBench(t)
+	for i := range 100 {
+		cycle(i)
+	}
+	var got []*request
+	sink := func(r *request) { got = append(got, r) }
+	for id := uint64(1); id <= 3; id++ {
+		depth := tw.DepthLevels
+		if id == 3 {
+			depth = tw.DepthOrders
+		}
+		p.submit(&request{conn: id, id: 1, sink: sink, all: true, depth: depth})
+	}
+	p.Flush()
+	if len(got) != 3 || len(got[0].out) != 8 || len(got[1].out) != 8 {
+		t.Fatalf("%d requests taken, snapshots %d", len(got), len(got[0].out))
+	}
+	for i := range got[0].out {
+		if &got[0].out[i][0] != &got[1].out[i][0] {
+			t.Fatalf("snapshot %d not shared between two Levels requests", i)
+		}
+		if &got[0].out[i][0] == &got[2].out[i][0] {
+			t.Fatalf("snapshot %d shared between Levels and Orders", i)
+		}
+	}
+	first := got[0].out[0]
+	p.submit(&request{conn: 1, id: 2, sink: sink, all: true, depth: tw.DepthLevels})
+	cycle(100)
+	if &got[3].out[0][0] == &first[0] {
+		t.Fatal("a later batch reused the earlier batch's snapshot")
+	}
 }

@@ -919,10 +919,8 @@ func (cs *connState) applyReady(out []byte, id uint64) []byte {
 		if !r.listed {
 			cs.inflight--
 		}
-		for b := r.out; len(b) >= PrefixSize; {
-			n := PrefixSize + int(binary.LittleEndian.Uint32(b))
-			out = cs.appendFrame(out, b[:n])
-			b = b[n:]
+		for _, f := range r.out {
+			out = cs.appendFrame(out, f)
 		}
 		first := !cs.subscribed()
 		cs.applySubs(r)

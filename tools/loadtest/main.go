@@ -174,7 +174,7 @@ book: {orders: 262144, instruments: 1024}
 	go func() { done <- h.Wait() }()
 	select {
 	case <-done:
-	case <-time.After(30 * time.Second):
+	case <-time.After(30*time.Second + time.Duration(subscribers)*time.Second):
 		h.Process.Kill()
 		<-done
 	}
