@@ -54,8 +54,9 @@ type Hooks struct {
 	// and receives every change, on the goroutine that applies messages.
 	Listener book.Listener
 	// Flush is called on that same goroutine after each batch of
-	// datagrams (each round of the sockets, and each tick of the receive
-	// loop even when nothing arrived, at least every millisecond), and
+	// datagrams (each round of the sockets, each full batch of a round
+	// that drains a backlog, and each tick of the receive loop even when
+	// nothing arrived, at least every millisecond), and
 	// after each SoupBinTCP read and snapshot rebuild, so that a publisher
 	// can write out what the Listener gathered. It is also where the
 	// publisher may read the book (Handler.Book) to take snapshots:

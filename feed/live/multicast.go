@@ -262,6 +262,11 @@ func (m *multicast) step() (after time.Time, ended bool, err error) {
 			if n < m.batch.Cap() {
 				break
 			}
+			// A backlog: Flush after each full batch, so that what the
+			// Listener gathers stays one batch long however far behind
+			// the loop is (a round over a deep socket once gathered
+			// millions of changes before a Flush).
+			m.flush()
 		}
 	}
 	after = time.Now()
@@ -275,10 +280,7 @@ func (m *multicast) step() (after time.Time, ended bool, err error) {
 	if err := m.snapshotStep(after); err != nil {
 		return after, false, err
 	}
-	if f := m.h.hooks.Flush; f != nil {
-		f()
-	}
-	m.h.batchRecv = 0
+	m.flush()
 	if m.fetch == nil && !m.joining && m.p.Finished() {
 		if !m.h.endSent {
 			m.h.ended(m.trusted(), m.p.Arbiter().EndSeq())
@@ -324,6 +326,14 @@ func (m *multicast) datagram(line, i int, now int64) {
 			m.h.batchRecv = kts
 		}
 	}
+}
+
+// flush calls Hooks.Flush: a batch of datagrams is applied.
+func (m *multicast) flush() {
+	if f := m.h.hooks.Flush; f != nil {
+		f()
+	}
+	m.h.batchRecv = 0
 }
 
 // publishStats publishes the counters and the stages (Handler.Stats).
