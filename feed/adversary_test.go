@@ -20,7 +20,6 @@ type advHandler struct {
 	seed   uint64
 	next   uint64
 	forged map[uint64]bool // sequences some adversary packet carried
-	gaps   uint64
 	faked  uint64
 	a      *Arbiter
 }
