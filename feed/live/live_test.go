@@ -236,6 +236,7 @@ func TestRunMulticastHooks(t *testing.T) {
 	if !bytes.Equal(got.Bytes(), want) {
 		t.Errorf("books differ from the generator's: %d bytes, want %d", got.Len(), len(want))
 	}
+	checkStats(t, h, n, true)
 }
 
 // TestRunSoupHooks takes a session over SoupBinTCP from the simulator's
@@ -287,5 +288,20 @@ func TestRunSoupHooks(t *testing.T) {
 	}
 	if !bytes.Equal(got.Bytes(), want) {
 		t.Errorf("books differ from the generator's")
+	}
+	checkStats(t, h, n, false)
+}
+
+// checkStats checks the figures the handler published at the end of Run
+// (Handler.Stats, Stage): every message applied, none lost, the session
+// ended; with kernel timestamps (multicast), the stages recorded.
+func checkStats(t *testing.T, h *live.Handler, n uint64, stages bool) {
+	t.Helper()
+	st := h.Stats()
+	if st.At.IsZero() || st.Messages != n || st.Gaps != 0 || st.Stale || !st.Ended || st.State != live.EndOfSession {
+		t.Errorf("stats %+v, want %d messages, ended", st, n)
+	}
+	if stages && h.Stage(live.StageToBook).Snapshot().TotalCount() == 0 {
+		t.Error("no latency recorded from kernel receive to book")
 	}
 }

@@ -46,6 +46,10 @@ func (f *soupFeed) ReadDone() {
 	if f.h.hooks.Flush != nil {
 		f.h.hooks.Flush()
 	}
+	if now := time.Now(); now.Sub(f.r.publishedAt) >= time.Second {
+		f.r.publishedAt = now
+		f.r.publishStats()
+	}
 }
 
 func (f *soupFeed) LoggedIn(session string, next uint64) {
@@ -119,6 +123,18 @@ type soupRun struct {
 	rebuilds    int
 	stale       string // why the books may be wrong, when they are stale
 	started     bool   // the first session was dialled
+	publishedAt time.Time
+}
+
+// publishStats publishes what a SoupBinTCP session counts (Handler.Stats):
+// messages, gaps, rebuilds, anomalies, the state; no packets per line, no
+// stage latencies (TCP gives no kernel receive time per message). Called on
+// the goroutine applying messages.
+func (r *soupRun) publishStats() {
+	pst := r.p.Stats()
+	st := Stats{At: time.Now(), State: r.h.state, Messages: pst.Messages, Gaps: pst.Gaps, GapMessages: pst.GapMessages,
+		Snapshots: uint64(r.rebuilds), BookAnomalies: r.p.Book().AnomalyTotal(), Stale: !r.trusted(), Ended: r.h.endSent}
+	r.h.st.publish(&st)
 }
 
 func newSoup(h *Handler) (*soupRun, error) {
@@ -233,6 +249,7 @@ loop:
 		sess.Close()
 		r.totals.add(sess.Stats())
 	}
+	r.publishStats() // the session's event loop has stopped
 	if f.rejected != nil {
 		return f.rejected
 	}
