@@ -823,9 +823,11 @@ func (cs *connState) pump(now time.Time) {
 				}
 			case recFeed:
 				// A suspended connection is told the feed's state at
-				// its resynchronisation's marker instead: told it now,
-				// an end of session would come before its snapshots.
-				if cs.asked && !cs.suspended {
+				// its resynchronisation's marker instead, and one whose
+				// first subscription is not applied yet at that
+				// subscription's marker: told it now, an end of session
+				// would come before their snapshots.
+				if cs.asked && !cs.suspended && (cs.inflight == 0 || cs.subscribed()) {
 					out = cs.appendFrame(out, payload)
 				}
 			case recResync:

@@ -566,7 +566,7 @@ func (d *daemon) endAndCompare(t *testing.T, n int, done <-chan error, c *client
 	var got bytes.Buffer
 	c.Book().WriteBooks(&got)
 	if !bytes.Equal(got.Bytes(), want) {
-		t.Fatalf("mirror differs after the conflation\n%s", firstDiff(got.Bytes(), want))
+		t.Fatalf("the mirror differs at the end\n%s", firstDiff(got.Bytes(), want))
 	}
 }
 
@@ -696,4 +696,25 @@ func TestMarketWide(t *testing.T) {
 	if *late != (seen{levels: 1, breach: 1, level1: 5_000_00000000, breached: 1}) {
 		t.Errorf("the late subscriber saw %+v", *late)
 	}
+}
+
+// TestSubscribedAtTheEnd: a client whose first Subscribe reaches the server
+// just before the end of the session is published (its snapshots not taken
+// yet) gets its snapshots before the end, not an end of session first and
+// an empty mirror (TestPythonSubscriberTLS caught it once).
+func TestSubscribedAtTheEnd(t *testing.T) {
+	d := newDaemon(t, transport.ServerConfig{})
+	msgs, want := session(t, 20_000, 20, 43)
+	d.play(t, msgs, 1, 50, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	c, err := client.Dial(ctx, d.srv.Addr().String(), client.WithDepth(client.DepthLevels, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	done := make(chan error, 1)
+	go func() { done <- c.Run(ctx, nil) }()
+	time.Sleep(100 * time.Millisecond) // the Subscribe has arrived; no Flush has taken it
+	d.endAndCompare(t, len(msgs), done, c, want)
 }
