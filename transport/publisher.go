@@ -154,10 +154,9 @@ type Publisher struct {
 	origin int64 // SetOrigin's, until the Flush after it
 
 	// The batch's snapshots (newSnapshotBatch).
-	snapGen  uint64
-	snapBuf  []byte
-	snapUsed int
-	snapIdx  [numStreams][]snapRef
+	snapGen uint64
+	snapBuf []byte
+	snapIdx [numStreams][]snapRef
 
 	mwcb    mwcbState
 	mwcbNew bool // a market-wide frame appended since the last Flush
@@ -786,8 +785,7 @@ func (p *Publisher) finish(e *Encoder) []byte {
 // buffer is never written again: each batch gets a new one.
 func (p *Publisher) newSnapshotBatch() {
 	p.snapGen++
-	p.snapBuf = make([]byte, 0, max(64<<10, p.snapUsed))
-	p.snapUsed = 0
+	p.snapBuf = make([]byte, 0, max(64<<10, len(p.snapBuf))) // the size the last batch took
 }
 
 // snapshotShared adds to r loc's snapshot at r's depth, taken once per
@@ -805,7 +803,6 @@ func (p *Publisher) snapshotShared(r *request, loc uint16) {
 	n := len(r.out)
 	p.snapshot(r, loc)
 	ref.gen, ref.frames = p.snapGen, append(ref.frames[:0], r.out[n:]...)
-	p.snapUsed = max(p.snapUsed, len(p.snapBuf))
 }
 
 // snapRef is an instrument's snapshot frames at one depth in a batch.

@@ -171,11 +171,11 @@ type reader struct {
 func newReader(src Source) *reader {
 	r := &reader{src: src}
 	for _, name := range live.StageNames {
-		r.hists = append(r.hists, namedHist{name, latency.New().Snapshot()})
+		r.hists = append(r.hists, namedHist{name, latency.NewEmpty()})
 	}
 	if src.Server != nil {
 		for _, name := range transport.StageNames {
-			r.hists = append(r.hists, namedHist{name, latency.New().Snapshot()})
+			r.hists = append(r.hists, namedHist{name, latency.NewEmpty()})
 		}
 	}
 	return r

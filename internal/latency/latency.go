@@ -50,6 +50,10 @@ func (h *Histogram) Publish() {
 	h.mu.Unlock()
 }
 
+// NewEmpty returns an empty histogram of the same range and precision, for
+// a reader to merge into (MergeInto).
+func NewEmpty() *hdrhistogram.Histogram { return newHist() }
+
 // Snapshot returns a copy of what was last published.
 func (h *Histogram) Snapshot() *hdrhistogram.Histogram {
 	s := newHist()

@@ -49,7 +49,7 @@ func checkCmd(args []string, stdout, stderr io.Writer) int {
 func checkRuntime(cfg *config.Config) error {
 	f := &cfg.Feed
 	if f.SoupBinTCP.Server == "" {
-		for i, l := range []struct {
+		for _, l := range []struct {
 			key  string
 			line *live.Line
 		}{{"feed.line_a", &f.LineA}, {"feed.line_b", &f.LineB}} {
@@ -63,9 +63,9 @@ func checkRuntime(cfg *config.Config) error {
 				if strings.Contains(w, "receive buffer") {
 					return fmt.Errorf("feed.recv_buffer: %s", w)
 				}
-				if i == 0 {
-					return fmt.Errorf("%s: %s", l.key, w)
-				}
+			}
+			if len(warnings) > 0 {
+				return fmt.Errorf("%s: %s", l.key, warnings[0])
 			}
 		}
 	}

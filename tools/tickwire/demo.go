@@ -55,10 +55,8 @@ func demoCmd(args []string, stdout, stderr io.Writer) int {
 		return code
 	}
 	if *want == "" {
-		if p := strings.TrimSuffix(*capture, ".pcap") + ".books.jsonl"; p != *capture {
-			if _, err := os.Stat(p); err == nil {
-				*want = p
-			}
+		if p := strings.TrimSuffix(*capture, ".pcap") + ".books.jsonl"; fileExists(p) {
+			*want = p
 		}
 	}
 	hist, err := loadHistory(*capture, 0, 0, 0, "")
@@ -212,6 +210,11 @@ transport: {listen: "127.0.0.1:0"}
 		return 1
 	}
 	return 0
+}
+
+func fileExists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
 }
 
 // isTerminal reports whether f is a terminal.

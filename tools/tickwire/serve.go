@@ -64,10 +64,8 @@ func startAdmin(cfg *config.Config, h *live.Handler, subs *subscribers, level *s
 	if cfg.Admin.Listen == "" && cfg.Admin.Pprof == "" {
 		return nil, nil
 	}
-	src := admin.Source{Handler: h, LogLevel: level}
-	if subs != nil {
-		src.Server = subs.srv
-	}
+	src := subs.source(h)
+	src.LogLevel = level
 	a, err := admin.Start(cfg.Admin.Listen, cfg.Admin.Pprof, src)
 	if err != nil {
 		return nil, err
@@ -82,13 +80,19 @@ func startAdmin(cfg *config.Config, h *live.Handler, subs *subscribers, level *s
 	return a, nil
 }
 
+// source is what the admin figures are read from: h, and the server when
+// there is one.
+func (s *subscribers) source(h *live.Handler) admin.Source {
+	src := admin.Source{Handler: h}
+	if s != nil {
+		src.Server = s.srv
+	}
+	return src
+}
+
 // writeStages writes the per-stage latency table of h and subs' server.
 func writeStages(w io.Writer, h *live.Handler, subs *subscribers) {
-	src := admin.Source{Handler: h}
-	if subs != nil {
-		src.Server = subs.srv
-	}
-	f := admin.Read(src)
+	f := admin.Read(subs.source(h))
 	admin.WriteStages(w, f.Stages)
 	admin.WriteRuntime(w, f.Runtime)
 }
