@@ -147,7 +147,12 @@ func TestMirrorsEqualTheBooks(t *testing.T) {
 		}
 	})
 	d.pub.Status(tw.FeedStateEndOfSession, "end of session", uint64(len(msgs)))
-	wg.Wait()
+	waited := make(chan struct{})
+	go func() {
+		wg.Wait()
+		close(waited)
+	}()
+	flushWhile(d, waited)
 	close(results)
 	t.Logf("server: %+v", d.srv.Stats())
 	for r := range results {
@@ -303,7 +308,7 @@ func TestHostileClients(t *testing.T) {
 
 	d.play(t, msgs, 1, 20, nil)
 	d.pub.Status(tw.FeedStateEndOfSession, "end of session", uint64(len(msgs)))
-	if got := <-done; !bytes.Equal(got, want) {
+	if got := flushWhile(d, done); !bytes.Equal(got, want) {
 		t.Fatalf("the good client's mirror differs\n%s", firstDiff(got, want))
 	}
 	st := d.srv.Stats()
@@ -349,7 +354,7 @@ func TestSlowConsumer(t *testing.T) {
 				}
 			})
 			d.pub.Status(tw.FeedStateEndOfSession, "end of session", uint64(len(msgs)))
-			if got := <-done; !bytes.Equal(got, want) {
+			if got := flushWhile(d, done); !bytes.Equal(got, want) {
 				t.Fatalf("the good client's mirror differs\n%s", firstDiff(got, want))
 			}
 			st := d.srv.Stats()
@@ -538,20 +543,29 @@ func TestConflatedAtTheEnd(t *testing.T) {
 	d.endAndCompare(t, len(msgs), done, c, want)
 }
 
+// flushWhile flushes d's publisher every millisecond, as the live
+// handler's loop does while idle (a client resynchronising gets its
+// snapshots, and the end after them, only once a Flush takes its request),
+// until ch yields, and returns what it yielded.
+func flushWhile[T any](d *daemon, ch <-chan T) T {
+	for {
+		select {
+		case v := <-ch:
+			return v
+		case <-time.After(time.Millisecond):
+			d.pub.Flush()
+		}
+	}
+}
+
 // endAndWait publishes the end of a session of n messages and flushes
 // until n results came on done, each nil.
 func (d *daemon) endAndWait(t *testing.T, msgs int, done <-chan error, n int) {
 	t.Helper()
 	d.pub.Status(tw.FeedStateEndOfSession, "end of session", uint64(msgs))
-	for n > 0 {
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Fatal(err)
-			}
-			n--
-		case <-time.After(time.Millisecond):
-			d.pub.Flush()
+	for range n {
+		if err := flushWhile(d, done); err != nil {
+			t.Fatal(err)
 		}
 	}
 }
