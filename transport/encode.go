@@ -82,7 +82,9 @@ type Encoder struct {
 
 // NewEncoder returns an encoder whose buffer starts at size bytes.
 func NewEncoder(size int) *Encoder {
-	return &Encoder{buf: make([]byte, size), head: size, b: flatbuffers.NewBuilder(256)}
+	// A Message table takes 16 bytes at least: room for as many as size
+	// holds, so that a full frame does not grow the list.
+	return &Encoder{buf: make([]byte, size), head: size, b: flatbuffers.NewBuilder(256), msgs: make([]uint32, 0, size/16)}
 }
 
 // Begin starts a frame numbered streamSeq (from 1: a 0 is not encoded),

@@ -114,3 +114,53 @@ func TestSnapshotsShared(t *testing.T) {
 		t.Fatal("a later batch reused the earlier batch's snapshot")
 	}
 }
+
+// TestChangesBoundedWithoutFlush: messages applied without a Flush (a
+// hole filled, a backlog released at once) have their changes encoded
+// every maxPend, so what the Publisher gathers stays bounded and nothing
+// is allocated for it.
+func TestChangesBoundedWithoutFlush(t *testing.T) {
+	b, p, _ := publisherBench(t)
+	frames := p.Frames()
+	var msg []byte
+	var seq uint64 = 1 << 20
+	add := func(i int) { // an order added and deleted: two messages
+		seq++
+		msg = (&itch.AddOrderMsg{Header: itch.Header{Locate: uint16(1 + i%8)}, Ref: uint64(5_000_000 + i), Side: itch.Sell,
+			Shares: 100, Price: 200_0000}).Append(msg[:0])
+		b.Apply(seq, msg)
+		seq++
+		msg = (&itch.OrderDeleteMsg{Header: itch.Header{Locate: uint16(1 + i%8)}, Ref: uint64(5_000_000 + i)}).Append(msg[:0])
+		b.Apply(seq, msg)
+	}
+	for loc := uint16(1); loc <= 8; loc++ { // a level that stays: the book's own growth is not counted
+		seq++
+		b.Apply(seq, (&itch.AddOrderMsg{Header: itch.Header{Locate: loc}, Ref: 4_000_000 + uint64(loc), Side: itch.Sell,
+			Shares: 100, Price: 200_0000}).Append(nil))
+	}
+	n := 0
+	for range 3 * maxPend { // the encoder's buffers at their size
+		add(n)
+		n++
+	}
+	// A pair makes four changes (the order's and its level's): a run
+	// crosses the bound twice.
+	if a := testing.AllocsPerRun(10, func() {
+		for range maxPend / 2 {
+			add(n)
+			n++
+		}
+	}); a != 0 {
+		t.Errorf("%.1f allocations per %d messages without a Flush", a, maxPend)
+	}
+	if cap(p.pend) > maxPend {
+		t.Errorf("the changes gathered grew to %d, beyond maxPend %d", cap(p.pend), maxPend)
+	}
+	if got := p.Frames() - frames; got == 0 {
+		t.Error("no frame published before the Flush")
+	}
+	p.Flush()
+	if len(p.pend) != 0 {
+		t.Errorf("%d changes left after Flush", len(p.pend))
+	}
+}

@@ -17,6 +17,7 @@ import (
 	"github.com/panjf2000/gnet/v2"
 	"golang.org/x/sys/unix"
 
+	"github.com/tickwire/tickwire/internal/affinity"
 	"github.com/tickwire/tickwire/internal/latency"
 	"github.com/tickwire/tickwire/transport/ring"
 	"github.com/tickwire/tickwire/transport/tw"
@@ -36,9 +37,9 @@ type ServerConfig struct {
 	// Disconnect: a slow consumer is cut off (ServerError SlowConsumer)
 	// instead of conflated.
 	Disconnect bool
-	// QueueBytes bounds what a connection may have queued and unsent
-	// (default 4 MiB): past it its updates are dropped, and it is
-	// conflated or cut off.
+	// QueueBytes bounds how far a connection may be behind the feed, in
+	// the ring's bytes it has not been sent and those gnet holds for it
+	// (default 4 MiB): past it for SlowAfter, it is conflated or cut off.
 	QueueBytes int
 	// SlowAfter is how long a connection may stay past QueueBytes, or
 	// take nothing of what waits for it, before it is conflated or cut
@@ -58,6 +59,12 @@ type ServerConfig struct {
 	// Loops is the number of event loops (default 1: the book's writer
 	// and the server then share two cores).
 	Loops int
+	// LoopCPUs, when set, are the CPUs the event loops' threads run on,
+	// and LoopNice, when not 0, their niceness: above the feed's, the
+	// fan-out yields to the feed where they share a CPU (the writer's
+	// own CPU, feed.cpu, is kept clear of them either way).
+	LoopCPUs []int
+	LoopNice int
 	// Logf, if set, receives one line per event worth an operator's eye
 	// (a client refused, conflated, cut off).
 	Logf func(format string, args ...any)
@@ -117,6 +124,12 @@ type ServerStats struct {
 	Accepted    uint64
 	Conflations uint64
 	Disconnects [numDisconnects]uint64
+	// Buffered is the bytes gnet holds for the connections, not yet
+	// taken by their sockets, as of each event loop's last pass, and
+	// BufferedPeak the most any loop's pass has seen: a backlog waits in
+	// the ring, so these stay within about writeAhead plus a batch per
+	// connection however slow the clients.
+	Buffered, BufferedPeak int64
 }
 
 // Server serves the books to subscribers over TCP: gnet event loops read
@@ -154,6 +167,7 @@ func NewServer(cfg ServerConfig) *Server {
 	cfg.resolve()
 	s := &Server{cfg: cfg, ring: ring.New(cfg.RingBytes), booted: make(chan error, 1), stopped: make(chan error, 1),
 		done: make(chan struct{})}
+	s.ring.Prefault()
 	s.pub = NewPublisher(s.ring, s.notify)
 	return s
 }
@@ -169,6 +183,12 @@ func (s *Server) Stats() ServerStats {
 	st := ServerStats{Clients: s.clients.Load(), Accepted: s.accepted.Load(), Conflations: s.conflations.Load()}
 	for i := range st.Disconnects {
 		st.Disconnects[i] = s.disconnects[i].Load()
+	}
+	if l := s.loopList.Load(); l != nil {
+		for _, ls := range *l {
+			st.Buffered += ls.buffered.Load()
+			st.BufferedPeak = max(st.BufferedPeak, ls.bufferedPeak.Load())
+		}
 	}
 	return st
 }
@@ -189,7 +209,8 @@ func (s *Server) Start() error {
 	}
 	go func() {
 		err := gnet.Run(h, serve, gnet.WithNumEventLoop(s.cfg.Loops), gnet.WithTCPNoDelay(gnet.TCPNoDelay),
-			gnet.WithReuseAddr(true), gnet.WithLogger(quietLogger{}))
+			gnet.WithReuseAddr(true), gnet.WithLogger(quietLogger{}),
+			gnet.WithLockOSThread(len(s.cfg.LoopCPUs) > 0 || s.cfg.LoopNice != 0))
 		select {
 		case s.booted <- err:
 		default:
@@ -374,6 +395,15 @@ func (s *Server) loop(el gnet.EventLoop) *loopState {
 		}
 	}
 	ls := &loopState{s: s, el: el, enc: NewEncoder(1 << 10), out: make([]byte, 0, outBatch+MaxFrameSize)}
+	if len(s.cfg.LoopCPUs) > 0 || s.cfg.LoopNice != 0 {
+		// On the loop's own thread (its first connection's OnOpen),
+		// locked to it by gnet.
+		if err := affinity.Place(s.cfg.LoopCPUs, s.cfg.LoopNice); err != nil {
+			s.cfg.Logf("event loop: %v", err)
+		}
+	}
+	ls.retry = time.AfterFunc(time.Hour, ls.schedule)
+	ls.retry.Stop()
 	for i := range ls.stages {
 		ls.stages[i] = latency.New()
 	}
@@ -386,16 +416,25 @@ func (s *Server) loop(el gnet.EventLoop) *loopState {
 // outBatch is how much a loop gathers for one connection before a write.
 const outBatch = 256 << 10
 
+// writeAhead is how much of a connection's backlog gnet may hold beyond
+// what the kernel took: the rest waits in the ring, so a slow consumer
+// costs its cursor and no memory of its own (gnet copies what it holds).
+const writeAhead = 64 << 10
+
 // loopState is one event loop's: its connections and scratch buffers,
 // touched only on the loop's goroutine.
 type loopState struct {
-	s         *Server
-	el        gnet.EventLoop
-	conns     []*connState
-	scheduled atomic.Bool
-	timers    atomic.Bool // set by tick: the pass runs the timers
-	enc       *Encoder
-	out       []byte
+	s            *Server
+	el           gnet.EventLoop
+	conns        []*connState
+	scheduled    atomic.Bool
+	timers       atomic.Bool // set by tick: the pass runs the timers
+	enc          *Encoder
+	out          []byte
+	throttled    bool         // a connection of this pass left its backlog in the ring
+	buffered     atomic.Int64 // what gnet held for the connections after the last pass
+	bufferedPeak atomic.Int64
+	retry        *time.Timer // then schedules another pass soon
 
 	flushAt, origin     atomic.Int64 // set by the writer's notify, taken by the pass
 	passFlush, passWire int64        // this pass's, for the stages
@@ -409,6 +448,7 @@ func (ls *loopState) Run(context.Context) error {
 	now := time.Now()
 	timers := ls.timers.Swap(false)
 	ls.passFlush, ls.passWire = ls.flushAt.Swap(0), ls.origin.Swap(0)
+	ls.throttled = false
 	if timers && now.Sub(ls.published) >= time.Second {
 		ls.published = now
 		for _, h := range ls.stages {
@@ -418,6 +458,7 @@ func (ls *loopState) Run(context.Context) error {
 	// A connection closed during its turn (a failed write closes it at
 	// once) is removed from ls.conns, the last one taking its place: that
 	// one's turn is then at the same index.
+	var buffered int64
 	for i := 0; i < len(ls.conns); i++ {
 		cs := ls.conns[i]
 		if timers {
@@ -426,12 +467,27 @@ func (ls *loopState) Run(context.Context) error {
 		if i < len(ls.conns) && ls.conns[i] == cs {
 			cs.pump(now)
 		}
-		if i < len(ls.conns) && ls.conns[i] != cs {
+		if i < len(ls.conns) && ls.conns[i] == cs {
+			buffered += int64(cs.c.OutboundBuffered())
+		} else if i < len(ls.conns) {
 			i--
 		}
 	}
+	ls.buffered.Store(buffered)
+	if buffered > ls.bufferedPeak.Load() {
+		ls.bufferedPeak.Store(buffered)
+	}
+	if ls.throttled {
+		// Its socket was full: look again once the kernel has had time
+		// to take some, whether or not the feed moves meanwhile.
+		ls.retry.Reset(retryAfter)
+	}
 	return nil
 }
+
+// retryAfter is how soon a loop looks again at connections whose backlog
+// waits in the ring for room in their sockets.
+const retryAfter = time.Millisecond
 
 func (ls *loopState) drained() bool {
 	for _, cs := range ls.conns {
@@ -473,8 +529,8 @@ type connState struct {
 	allStream int
 	locs      map[uint16]int // locate -> stream; nil when none
 	suspended bool           // conflated: nothing but Status until the resync's marker
-	dropping  bool           // past QueueBytes: records skipped since slowSince
-	counted   bool           // the conflation is counted and logged
+	late      bool           // past QueueBytes, or stalled, since slowSince
+	dropping  bool           // given up: records skipped until it takes what gnet holds
 	resync    bool           // a resync record reached: resynchronise
 	slowSince time.Time
 	// Whether the client takes what it is sent (see progress).
@@ -781,32 +837,42 @@ func (cs *connState) pump(now time.Time) {
 		cs.rd.Skip()
 		return
 	}
-	if over := cs.c.OutboundBuffered() > s.cfg.QueueBytes; over || cs.stalled {
-		// Past the bound, or taking nothing: what comes is dropped;
-		// after SlowAfter the client is cut off, or conflated: counted
-		// now, resynchronised once it reads again.
-		if !cs.dropping {
-			cs.dropping, cs.slowSince, cs.counted = true, now, false
+	// The ring is the connection's queue: gnet is handed no more than
+	// writeAhead beyond what the kernel took, and the rest waits in the
+	// ring, where it costs nothing. A connection further behind than
+	// QueueBytes (in the ring and in gnet), or taking nothing, for
+	// SlowAfter is given up: cut off, or conflated (its backlog skipped,
+	// then fresh snapshots once it takes what gnet holds).
+	lag := cs.rd.Behind() + uint64(cs.c.OutboundBuffered())
+	if lag <= uint64(s.cfg.QueueBytes) && !cs.stalled {
+		cs.late = false
+	} else if !cs.late {
+		cs.late, cs.slowSince = true, now
+	}
+	if cs.late && !cs.dropping && (cs.stalled || now.Sub(cs.slowSince) > s.cfg.SlowAfter) {
+		why := fmt.Sprintf("more than %d bytes behind for %v", s.cfg.QueueBytes, s.cfg.SlowAfter)
+		if cs.stalled {
+			why = fmt.Sprintf("nothing read for %v with bytes waiting", s.cfg.SlowAfter)
 		}
-		cs.rd.Skip()
-		if cs.stalled || now.Sub(cs.slowSince) > s.cfg.SlowAfter {
-			why := fmt.Sprintf("more than %d bytes queued for %v", s.cfg.QueueBytes, s.cfg.SlowAfter)
-			if !over {
-				why = fmt.Sprintf("nothing read for %v with bytes waiting", s.cfg.SlowAfter)
-			}
-			if s.cfg.Disconnect {
-				cs.fail(DisconnectSlow, tw.ErrorCodeSlowConsumer, why)
-			} else if !cs.counted {
-				cs.counted = true
-				s.conflations.Add(1)
-				s.cfg.Logf("client %s conflated: %s", cs.remote, why)
-			}
+		if s.cfg.Disconnect {
+			cs.fail(DisconnectSlow, tw.ErrorCodeSlowConsumer, why)
+			return
 		}
-		return
+		cs.dropping = true
+		s.conflations.Add(1)
+		s.cfg.Logf("client %s conflated: %s", cs.remote, why)
 	}
 	if cs.dropping {
-		cs.dropping = false
-		cs.conflate("the connection fell behind by more than queue_bytes", !cs.counted)
+		cs.rd.Skip()
+		if cs.stalled || cs.c.OutboundBuffered() > writeAhead {
+			return // resynchronised once it takes what it was sent
+		}
+		cs.dropping, cs.late = false, false
+		cs.conflate("the connection fell behind by more than queue_bytes", false)
+	}
+	if cs.c.OutboundBuffered() > writeAhead {
+		cs.ls.throttled = true
+		return
 	}
 	out := cs.ls.out[:0]
 	for {
@@ -866,8 +932,9 @@ func (cs *connState) pump(now time.Time) {
 		if len(out) >= outBatch {
 			cs.flush(out)
 			out = out[:0]
-			if cs.c.OutboundBuffered() > s.cfg.QueueBytes {
-				return // the next pass drops and conflates
+			if cs.c.OutboundBuffered() > writeAhead {
+				cs.ls.throttled = true
+				return // the rest waits in the ring
 			}
 			continue
 		}

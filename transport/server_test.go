@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -735,4 +737,97 @@ func TestSubscribedAtTheEnd(t *testing.T) {
 	go func() { done <- c.Run(ctx, nil) }()
 	time.Sleep(100 * time.Millisecond) // the Subscribe has arrived; no Flush has taken it
 	d.endAndCompare(t, len(msgs), done, c, want)
+}
+
+// TestBacklogWaitsInTheRing: a client that stops reading for a while, under
+// SlowAfter and QueueBytes, keeps its backlog in the ring, not in buffers of
+// its own: gnet holds at most about writeAhead and a batch for it however
+// far behind it is; once it reads again it catches up, is not conflated,
+// and ends exact.
+func TestBacklogWaitsInTheRing(t *testing.T) {
+	d := newDaemon(t, transport.ServerConfig{QueueBytes: 1 << 30, SlowAfter: 20 * time.Second})
+	addr := d.srv.Addr().String()
+	msgs, want := session(t, 300_000, 50, 43)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	c, err := client.Dial(ctx, addr, client.WithDepth(client.DepthOrders, 0), client.WithoutReconnect())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	release := make(chan struct{})
+	paused := false
+	done := make(chan error, 1)
+	go func() {
+		done <- c.Run(ctx, func(ev *client.Event) error {
+			if !paused && ev.Message.IsUpdate() {
+				paused = true
+				<-release
+			}
+			return nil
+		})
+	}()
+	for d.srv.Stats().Accepted < 1 {
+		time.Sleep(time.Millisecond)
+	}
+	time.Sleep(50 * time.Millisecond)
+	d.play(t, msgs, 1, 100, nil)
+	// The whole session is now waiting for the client: in the kernel's
+	// buffers, in gnet's, and the rest in the ring.
+	for range 20 {
+		d.pub.Flush()
+		time.Sleep(5 * time.Millisecond)
+	}
+	st := d.srv.Stats()
+	close(release)
+	d.pub.Status(tw.FeedStateEndOfSession, "end of session", uint64(len(msgs)))
+	if err := flushWhile(d, done); err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	c.Book().WriteBooks(&b)
+	if !bytes.Equal(b.Bytes(), want) {
+		t.Fatalf("the paused client's mirror differs\n%s", firstDiff(b.Bytes(), want))
+	}
+	const bound = 64<<10 + 256<<10 + transport.MaxFrameSize // writeAhead, outBatch, a frame
+	if st.BufferedPeak > bound {
+		t.Errorf("gnet held up to %d bytes for one paused client, want at most %d", st.BufferedPeak, bound)
+	}
+	if st.BufferedPeak == 0 {
+		t.Errorf("gnet held nothing: the session fit in the kernel's buffers, and the test shows nothing")
+	}
+	if n := d.srv.Stats().Conflations; n != 0 {
+		t.Errorf("%d conflations of a client within QueueBytes and SlowAfter", n)
+	}
+	t.Logf("paused client: gnet held at most %d bytes", st.BufferedPeak)
+}
+
+// TestLoopPlaced: transport.nice reaches the event loop's thread.
+func TestLoopPlaced(t *testing.T) {
+	d := newDaemon(t, transport.ServerConfig{LoopNice: 3})
+	c := dialRaw(t, d.srv.Addr().String())
+	defer c.conn.Close()
+	for d.srv.Stats().Accepted+uint64(d.srv.Stats().Clients) == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		tasks, _ := os.ReadDir("/proc/self/task")
+		for _, e := range tasks {
+			stat, err := os.ReadFile("/proc/self/task/" + e.Name() + "/stat")
+			if err != nil {
+				continue
+			}
+			// Fields after the command's closing parenthesis: state is
+			// the first, nice the 17th.
+			f := strings.Fields(string(stat[bytes.LastIndexByte(stat, ')')+1:]))
+			if len(f) > 16 && f[16] == "3" {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no thread of the process at nice 3: the event loop was not placed")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }

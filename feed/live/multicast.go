@@ -16,6 +16,7 @@ import (
 	"github.com/tickwire/tickwire/codec/moldudp64"
 	"github.com/tickwire/tickwire/feed"
 	"github.com/tickwire/tickwire/feed/mcast"
+	"github.com/tickwire/tickwire/internal/affinity"
 	"github.com/tickwire/tickwire/internal/latency"
 	"github.com/tickwire/tickwire/internal/pipeline"
 )
@@ -206,10 +207,10 @@ func (m *multicast) loop(stopping *atomic.Bool, exitOnEnd bool) error {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 	if cpu := m.cfg.Feed.CPU; cpu >= 0 {
-		var set unix.CPUSet
-		set.Set(cpu)
-		if err := unix.SchedSetaffinity(0, &set); err != nil {
-			fmt.Fprintf(m.stderr, "warning: pinning to CPU %d: %v\n", cpu, err)
+		// The CPU is the writer's alone: the event loops, the collector and
+		// every other thread of the process move to the rest.
+		if _, err := affinity.Isolate(cpu); err != nil {
+			fmt.Fprintf(m.stderr, "warning: feed.cpu %d: %v\n", cpu, err)
 		}
 	}
 	// A late join stages the lines from the start and fetches the snapshot

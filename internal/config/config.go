@@ -61,6 +61,11 @@ type Transport struct {
 	HelloTimeout time.Duration `yaml:"hello_timeout"`
 	// MaxClients bounds the connections served at once.
 	MaxClients int `yaml:"max_clients"`
+	// CPUs are the CPUs the event loops run on (none: any but feed.cpu),
+	// and Nice their niceness, 0 to 19: above the feed's, they yield to
+	// it on a CPU they share (feed.cpu is kept clear of them either way).
+	CPUs []int `yaml:"cpus"`
+	Nice int   `yaml:"nice"`
 
 	ListenAddr netip.AddrPort `yaml:"-"`
 	TLSConfig  *tls.Config    `yaml:"-"` // from TLS, once loaded
@@ -450,7 +455,15 @@ func (c *Config) validate() error {
 	if err := c.Log.validate(); err != nil {
 		return err
 	}
-	return c.Transport.validate()
+	if err := c.Transport.validate(); err != nil {
+		return err
+	}
+	for _, cpu := range c.Transport.CPUs {
+		if cpu == c.Feed.CPU {
+			return bad("transport.cpus", "%d is feed.cpu: the feed's writer has its CPU to itself", cpu)
+		}
+	}
+	return nil
 }
 
 func (t *Transport) validate() error {
@@ -503,6 +516,17 @@ func (t *Transport) validate() error {
 	}
 	if t.MaxClients < 1 || t.MaxClients > 1<<20 {
 		return bad("transport.max_clients", "%d: want 1 to 1048576", t.MaxClients)
+	}
+	for _, cpu := range t.CPUs {
+		if cpu < 0 {
+			return bad("transport.cpus", "%d: want a CPU number", cpu)
+		}
+		if err := checkCPU(cpu); err != nil {
+			return bad("transport.cpus", "%d: %v", cpu, err)
+		}
+	}
+	if t.Nice < 0 || t.Nice > 19 {
+		return bad("transport.nice", "%d: want 0 (the feed's priority) to 19", t.Nice)
 	}
 	return nil
 }

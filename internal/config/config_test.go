@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -36,7 +37,7 @@ func TestExampleConfigLoads(t *testing.T) {
 		t.Errorf("admin.listen: the example's %q, the default %q", c.Admin.Listen, d.Admin.Listen)
 	}
 	d.Admin = c.Admin
-	if *c != *withAddrs(t, d, c) {
+	if !reflect.DeepEqual(c, withAddrs(t, d, c)) {
 		t.Errorf("the example's values differ from the defaults:\n%+v\n%+v", *c, *Default())
 	}
 }
@@ -110,6 +111,11 @@ func TestRefusedNamingTheKey(t *testing.T) {
 		{minimal + "transport: {slow_after: 0s}\n", "transport.slow_after"},
 		{minimal + "transport: {hello_timeout: 2m}\n", "transport.hello_timeout"},
 		{minimal + "transport: {max_clients: 0}\n", "transport.max_clients"},
+		{minimal + "transport: {cpus: [100000]}\n", "transport.cpus"},
+		{minimal + "transport: {cpus: [-1]}\n", "transport.cpus"},
+		{minimal + "  cpu: 0\ntransport: {cpus: [0]}\n", "transport.cpus: 0 is feed.cpu"},
+		{minimal + "transport: {nice: -5}\n", "transport.nice"},
+		{minimal + "transport: {nice: 20}\n", "transport.nice"},
 		{minimal + "book: {orders: 0}\n", "book.orders"},
 		{minimal + "book: {orders: -5}\n", "book.orders"},
 		{minimal + "book: {instruments: 70000}\n", "book.instruments"},

@@ -44,7 +44,18 @@ func main() {
 	)
 	flag.IntVar(&subscribers, "subscribers", 0, "subscribers of every instrument attached to the handler (transport), each mirror compared with the handler's books")
 	flag.StringVar(&subDepth, "depth", "levels", "the subscribers' depth: orders or levels (mirrors compared), top or N (counted)")
+	flag.IntVar(&subNice, "sub-nice", 19, "niceness of the subscribers' process (0: the handler's priority)")
+	flag.IntVar(&loopNice, "loop-nice", 10, "the handler's transport.nice: its event loops yield to the feed (and the sender) on the CPU they share")
+	flag.StringVar(&attachAddr, "attach", "", "run as the subscribers' process, against the handler at this address (internal)")
+	flag.StringVar(&booksFile, "books", "", "with -attach: the handler's books to compare the mirrors with (internal)")
 	flag.Parse()
+	if attachAddr != "" {
+		if err := runAttached(); err != nil {
+			fmt.Fprintf(os.Stderr, "loadtest: subscribers: %v\n", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if *flood {
 		payload := strings.Split(*payloads, ",")[0]
 		if err := runFlood(*tickwire, *dir, payload, *polls, *recvBufs, *packets, *pps, *runs); err != nil {
@@ -91,7 +102,7 @@ func run(tickwire string, messages int, rates, payloads, polls, recvBufs, dir st
 	}
 	recvBuf := strings.Split(recvBufs, ",")[0]
 	if subscribers > 0 {
-		fmt.Printf("%d subscribers of every instrument at depth %s attached, in this process\n", subscribers, subDepth)
+		fmt.Printf("%d subscribers of every instrument at depth %s attached, in a process of their own at nice %d; the handler's event loops at nice %d\n", subscribers, subDepth, subNice, loopNice)
 	}
 	fmt.Printf("%-8s %-6s %12s %12s %10s %6s %10s %10s %10s %10s %s\n",
 		"payload", "poll", "target/s", "sent/s", "drops", "gaps", "p50 us", "p99 us", "p99.9 us", "max us", subsHeader())
@@ -123,7 +134,7 @@ type result struct {
 	cpu         float64 // seconds of CPU the handler used
 	lat         [4]string
 	subs        string // the subscribers' outcome
-	subsBad     bool   // a subscriber was conflated, cut off, or its mirror differs
+	subsBad     bool   // a subscriber failed or was cut off, or its mirror differs (a conflation is not a fault)
 }
 
 func once(tickwire, session, dir, payload, poll, rate, recvBuf string) (result, error) {
@@ -148,7 +159,7 @@ func once(tickwire, session, dir, payload, poll, rate, recvBuf string) (result, 
   hold: {packets: 65536, bytes: 134217728}
   rerequest: {max_age: 2s}
 book: {orders: 262144, instruments: 1024}
-%s`, a, b, poll, spin, recvBuf, transportConfig(dir))), 0o644); err != nil {
+%s%s`, a, b, poll, spin, recvBuf, transportConfig(dir), adminConfig())), 0o644); err != nil {
 		return res, err
 	}
 	h := exec.Command(tickwire, "run", "-config", cfg, "-exit-on-end", "-top", "0")
@@ -158,7 +169,7 @@ book: {orders: 262144, instruments: 1024}
 		return res, err
 	}
 	time.Sleep(300 * time.Millisecond)
-	att, err := attach(&hout)
+	att, err := attach(&hout, dir)
 	if err != nil {
 		h.Process.Kill()
 		return res, err
@@ -207,7 +218,7 @@ book: {orders: 262144, instruments: 1024}
 	if !strings.Contains(out, "session     ended") {
 		res.gaps++ // the handler did not account for the whole session
 	}
-	res.subs, res.subsBad = att.finish(dir)
+	res.subs, res.subsBad = att.finish()
 	return res, nil
 }
 
@@ -301,4 +312,14 @@ func messagesPerPacket(path string, size int) (float64, error) {
 		return 0, fmt.Errorf("%s: no messages", path)
 	}
 	return float64(msgs) / float64(pkts), nil
+}
+
+// adminConfig is the handler's admin section when LOADTEST_PPROF names a
+// loopback address to serve profiles on, so that a run can be profiled
+// while it goes (go tool pprof http://ADDR/debug/pprof/profile?seconds=5).
+func adminConfig() string {
+	if addr := os.Getenv("LOADTEST_PPROF"); addr != "" {
+		return fmt.Sprintf("admin: {pprof: %q}\n", addr)
+	}
+	return ""
 }

@@ -32,7 +32,7 @@ func serveSubscribers(t config.Transport, stderr io.Writer) (*subscribers, error
 	}
 	srv := transport.NewServer(transport.ServerConfig{Listen: t.ListenAddr.String(), Token: t.Token, TLS: t.TLSConfig,
 		Disconnect: t.SlowConsumer == "disconnect", QueueBytes: t.QueueBytes, SlowAfter: t.SlowAfter,
-		HelloTimeout: t.HelloTimeout, MaxClients: t.MaxClients,
+		HelloTimeout: t.HelloTimeout, MaxClients: t.MaxClients, LoopCPUs: t.CPUs, LoopNice: t.Nice,
 		Logf: func(format string, args ...any) { fmt.Fprintf(stderr, "subscribers: "+format+"\n", args...) }})
 	if err := srv.Start(); err != nil {
 		return nil, err
