@@ -34,12 +34,13 @@ var (
 	dSubscribers = desc("subscribers", "Subscriber connections open.")
 	dConflations = desc("conflations_total", "Subscribers conflated (fell behind, resynchronised from snapshots).")
 	dDisconnects = desc("client_disconnects_total", "Subscribers cut off, by reason.", "reason")
+	dBuffered    = desc("subscriber_buffered_bytes", "Bytes handed to subscribers' sockets that the kernel has not taken yet (a backlog beyond it waits in the ring).")
 	dStage       = desc("stage_latency_seconds", "Latency per stage: receive (kernel to tickwire), book (read to book updated), receive_to_book, publish (book updated to bytes written to a subscriber), end_to_end (kernel receive to bytes written).", "stage")
 )
 
 func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{dPackets, dDrops, dFaults, dMessages, dDuplicates, dGaps, dGapMsgs, dRerequests,
-		dRecovered, dSnapshots, dAnomalies, dStale, dEnded, dSubscribers, dConflations, dDisconnects, dStage} {
+		dRecovered, dSnapshots, dAnomalies, dStale, dEnded, dSubscribers, dConflations, dDisconnects, dBuffered, dStage} {
 		ch <- d
 	}
 }
@@ -81,6 +82,7 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 		ss := s.Stats()
 		gauge(dSubscribers, float64(ss.Clients))
 		counter(dConflations, ss.Conflations)
+		gauge(dBuffered, float64(ss.Buffered))
 		for i, reason := range transport.DisconnectReasons {
 			counter(dDisconnects, ss.Disconnects[i], reason)
 		}

@@ -83,7 +83,7 @@ admin: {listen: %s, pprof: %s}
 	for _, name := range []string{`tickwire_packets_total{line="A"}`, `tickwire_packets_total{line="B"}`, "tickwire_duplicates_total",
 		"tickwire_gaps_total 0", "tickwire_gap_messages_total", "tickwire_rerequests_total", "tickwire_recovered_messages_total",
 		`tickwire_kernel_drops_total{line="A"}`, "tickwire_snapshots_total", "tickwire_book_anomalies_total", "tickwire_books_stale 0",
-		"tickwire_subscribers", "tickwire_conflations_total", `tickwire_client_disconnects_total{reason="slow_consumer"}`,
+		"tickwire_subscribers", "tickwire_conflations_total", "tickwire_subscriber_buffered_bytes", `tickwire_client_disconnects_total{reason="slow_consumer"}`,
 		`tickwire_stage_latency_seconds_bucket{stage="receive_to_book"`, `tickwire_stage_latency_seconds_count{stage="publish"}`,
 		"go_gc_duration_seconds", "process_resident_memory_bytes"} {
 		if !strings.Contains(metrics, name) {
