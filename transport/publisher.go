@@ -760,30 +760,36 @@ func (p *Publisher) snapshot(r *request, loc uint16) {
 		}
 		return
 	}
-	for i, sd := range sides {
-		p.bookLvls[i] = p.bookLvls[i][:0]
-		if p.bk == nil {
-			continue
-		}
-		if depthStream(r.depth) == streamTop {
-			// The best level alone: a storm of conflated top-of-book
-			// connections costs a lookup per side, not a walk of
-			// every level (5 ms of the writer's time per batch on 300
-			// instruments).
-			bl, al, _ := p.bk.Best(loc)
-			if lv := [2]book.Level{bl, al}[i]; lv.Orders > 0 {
-				p.bookLvls[i] = append(p.bookLvls[i], BookLevel{Shares: lv.Shares, Price: lv.Price, OrderCount: lv.Orders})
+	p.bookLvls[0], p.bookLvls[1] = p.bookLvls[0][:0], p.bookLvls[1][:0]
+	switch {
+	case p.bk == nil:
+	case depthStream(r.depth) == streamTop:
+		// The best level alone: a storm of conflated top-of-book
+		// connections costs a lookup per side, not a walk of every
+		// level (5 ms of the writer's time per batch on 300
+		// instruments).
+		bl, al, _ := p.bk.Best(loc)
+		for i, lv := range [2]book.Level{bl, al} {
+			if lv.Orders > 0 {
+				p.bookLvls[i] = append(p.bookLvls[i], bookLevel(lv))
 			}
-			continue
 		}
-		p.levels = p.bk.AppendLevels(p.levels[:0], loc, sd)
-		for _, lv := range p.levels {
-			p.bookLvls[i] = append(p.bookLvls[i], BookLevel{Shares: lv.Shares, Price: lv.Price, OrderCount: lv.Orders})
+	default:
+		for i, sd := range sides {
+			p.levels = p.bk.AppendLevels(p.levels[:0], loc, sd)
+			for _, lv := range p.levels {
+				p.bookLvls[i] = append(p.bookLvls[i], bookLevel(lv))
+			}
 		}
 	}
 	e.Begin(placeholderSeq)
 	e.Snapshot(&h, nil, nil, p.bookLvls[0], p.bookLvls[1])
 	r.out = append(r.out, p.finish(e))
+}
+
+// bookLevel is a book's level as a Snapshot carries it.
+func bookLevel(lv book.Level) BookLevel {
+	return BookLevel{Shares: lv.Shares, Price: lv.Price, OrderCount: lv.Orders}
 }
 
 // finish appends e's finished frame to the batch's snapshot buffer and

@@ -864,14 +864,13 @@ func (cs *connState) pump(now time.Time) {
 	}
 	if cs.dropping {
 		cs.rd.Skip()
-		if cs.stalled || cs.c.OutboundBuffered() > writeAhead {
+		if cs.stalled || cs.full() {
 			return // resynchronised once it takes what it was sent
 		}
 		cs.dropping, cs.late = false, false
 		cs.conflate("the connection fell behind by more than queue_bytes", false)
 	}
-	if cs.c.OutboundBuffered() > writeAhead {
-		cs.ls.throttled = true
+	if cs.full() {
 		return
 	}
 	out := cs.ls.out[:0]
@@ -932,8 +931,7 @@ func (cs *connState) pump(now time.Time) {
 		if len(out) >= outBatch {
 			cs.flush(out)
 			out = out[:0]
-			if cs.c.OutboundBuffered() > writeAhead {
-				cs.ls.throttled = true
+			if cs.full() {
 				return // the rest waits in the ring
 			}
 			continue
@@ -943,6 +941,17 @@ func (cs *connState) pump(now time.Time) {
 		}
 	}
 	cs.flush(out)
+}
+
+// full reports whether gnet holds more than writeAhead for the
+// connection: its backlog then waits in the ring, and the loop looks again
+// after retryAfter.
+func (cs *connState) full() bool {
+	if cs.c.OutboundBuffered() <= writeAhead {
+		return false
+	}
+	cs.ls.throttled = true
+	return true
 }
 
 func (cs *connState) flush(out []byte) {

@@ -17,13 +17,14 @@ import (
 // asked for, so its other threads could not be moved off it.
 var ErrNoOtherCPU = errors.New("affinity: the process may run on no other CPU")
 
-// Isolate pins the calling thread to cpu and moves every other thread of
-// the process onto the rest of the CPUs it may run on. The caller must have
+// Isolate pins the calling thread to cpu and takes cpu out of the mask of
+// every other thread of the process (a thread that had no other CPU gets
+// the rest of those the process may run on). The caller must have
 // locked its goroutine to the thread (runtime.LockOSThread) for as long as
 // it wants the CPU.
 //
 // Threads the runtime starts later inherit the mask of the thread that
-// starts them: the other threads now have the rest, and a locked thread
+// starts them: the other threads are now off cpu, and a locked thread
 // has the runtime's template thread (started by LockOSThread, so before
 // this call) start new ones for it. The isolation therefore holds for the
 // life of the process, as far as tickwire's own threads go; other processes

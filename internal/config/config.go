@@ -518,9 +518,6 @@ func (t *Transport) validate() error {
 		return bad("transport.max_clients", "%d: want 1 to 1048576", t.MaxClients)
 	}
 	for _, cpu := range t.CPUs {
-		if cpu < 0 {
-			return bad("transport.cpus", "%d: want a CPU number", cpu)
-		}
 		if err := checkCPU(cpu); err != nil {
 			return bad("transport.cpus", "%d: %v", cpu, err)
 		}

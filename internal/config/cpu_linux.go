@@ -11,6 +11,9 @@ import (
 // lacks and CPUs a cgroup, taskset or isolcpus setup keeps it off.
 // Pinning to any other fails.
 func checkCPU(cpu int) error {
+	if cpu < 0 {
+		return fmt.Errorf("want a CPU number")
+	}
 	var set unix.CPUSet
 	if err := unix.SchedGetaffinity(0, &set); err != nil {
 		return fmt.Errorf("reading the CPUs allowed (sched_getaffinity): %v", err)

@@ -5,9 +5,8 @@ import (
 	"slices"
 	"sync"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/tickwire/tickwire/book"
+	"github.com/tickwire/tickwire/internal/affinity"
 	"github.com/tickwire/tickwire/replay"
 )
 
@@ -68,7 +67,9 @@ func (g *Group) Run(paths []string, pin bool, progress func(records uint64)) err
 			if pin && len(g.P) > 1 {
 				runtime.LockOSThread()
 				defer runtime.UnlockOSThread()
-				pinTo(i % runtime.NumCPU())
+				// Failure (a restricted cpuset) leaves the thread
+				// unpinned: pinning is an optimisation.
+				_ = affinity.Place([]int{i % runtime.NumCPU()}, 0)
 			}
 			formats[i], errs[i] = p.ReplayFiles(paths, prog)
 		}()
@@ -81,14 +82,6 @@ func (g *Group) Run(paths []string, pin bool, progress func(records uint64)) err
 		}
 	}
 	return nil
-}
-
-// pinTo binds the calling OS thread to one CPU. Failure (a restricted
-// cpuset) leaves the thread unpinned: pinning is an optimisation.
-func pinTo(cpu int) {
-	var set unix.CPUSet
-	set.Set(cpu)
-	_ = unix.SchedSetaffinity(0, &set)
 }
 
 // owner returns the pipeline that owns stock locate l.

@@ -44,8 +44,11 @@ func transportConfig(dir string) string {
 	if subscribers == 0 {
 		return ""
 	}
-	return fmt.Sprintf("transport: {listen: \"127.0.0.1:0\", max_clients: %d, nice: %d}\nbooks_on_exit: %s\n", subscribers+16, loopNice, filepath.Join(dir, "handler-books.jsonl"))
+	return fmt.Sprintf("transport: {listen: \"127.0.0.1:0\", max_clients: %d, nice: %d}\nbooks_on_exit: %s\n", subscribers+16, loopNice, handlerBooks(dir))
 }
+
+// handlerBooks is where the handler writes its books at exit.
+func handlerBooks(dir string) string { return filepath.Join(dir, "handler-books.jsonl") }
 
 // attached is a run's subscribers: a process of their own (this program
 // with -attach), at the niceness -sub-nice gives it. On a machine the
@@ -78,7 +81,7 @@ func attach(out interface{ String() string }, dir string) (*attached, error) {
 		return nil, err
 	}
 	args := []string{self, "-attach", addr, "-subscribers", strconv.Itoa(subscribers), "-depth", subDepth,
-		"-books", filepath.Join(dir, "handler-books.jsonl")}
+		"-books", handlerBooks(dir)}
 	if subNice != 0 {
 		args = append([]string{"nice", "-n", strconv.Itoa(subNice)}, args...)
 	}
