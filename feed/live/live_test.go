@@ -138,7 +138,8 @@ func (b *syncBuffer) String() string {
 }
 
 // TestRunMulticastHooks plays a simulated session with loss on both lines
-// (some packets lost on both, so only the re-request server can fill them)
+// and a window cut on both (so that every run needs the re-request server,
+// not only when chance loses a packet on both)
 // to a Handler on loopback multicast, with every hook set. The Listener's
 // changes rebuild the book's levels exactly, Flush is called, Status says
 // Live at the start and EndOfSession at the session's end sequence, and
@@ -188,8 +189,8 @@ func TestRunMulticastHooks(t *testing.T) {
 	}
 	defer sender.Close()
 	simCfg := sim.Config{Session: testSession, Rate: 200_000, Seed: 5, Lines: [2]sim.Line{
-		{Group: ga, Loss: 0.03, Reorder: 0.01},
-		{Group: gb, Loss: 0.03, Dup: 0.01, Lag: 3},
+		{Group: ga, Loss: 0.03, Reorder: 0.01, CutFrom: 15_000, CutTo: 15_300},
+		{Group: gb, Loss: 0.03, Dup: 0.01, Lag: 3, CutFrom: 15_000, CutTo: 15_300},
 	}}
 	simDone := make(chan error, 1)
 	go func() {
