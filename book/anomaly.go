@@ -1,5 +1,10 @@
 package book
 
+import (
+	"cmp"
+	"slices"
+)
+
 // AnomalyKind classifies a fault of the feed met while applying a message.
 // On a gap-free feed none occurs; after a gap, a late join or a corrupt
 // stream they do, and the book stays internally consistent (see the package
@@ -133,4 +138,22 @@ func (b *Book) Faults(locate uint16) uint64 {
 		return 0
 	}
 	return b.inst[locate].faults
+}
+
+// MergeAnomalies returns the anomalies of several books (shards of one
+// feed) as one: the counts summed, the records in sequence order, the first
+// MaxAnomalyRecords of them kept.
+func MergeAnomalies(all ...Anomalies) Anomalies {
+	var a Anomalies
+	for _, b := range all {
+		for k, c := range b.Counts {
+			a.Counts[k] += c
+		}
+		a.Records = append(a.Records, b.Records...)
+	}
+	slices.SortStableFunc(a.Records, func(x, y Anomaly) int { return cmp.Compare(x.Seq, y.Seq) })
+	if len(a.Records) > MaxAnomalyRecords {
+		a.Records = a.Records[:MaxAnomalyRecords]
+	}
+	return a
 }

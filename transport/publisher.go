@@ -117,8 +117,8 @@ type Publisher struct {
 	ring   *ring.Ring
 	enc    *Encoder
 	snap   *Encoder
-	bk     *book.Book
-	notify func() // wakes the server after Flush appended records
+	books  func(locate uint16) *book.Book // SetBook, SetBooks
+	notify func()                         // wakes the server after Flush appended records
 
 	pend    []pubChange
 	head    []int32 // by locate: first and last change in pend, -1 if none
@@ -198,7 +198,20 @@ func NewPublisher(r *ring.Ring, notify func()) *Publisher {
 
 // SetBook names the book the snapshots are read from; call it before the
 // first Flush, on the writer's goroutine.
-func (p *Publisher) SetBook(b *book.Book) { p.bk = b }
+func (p *Publisher) SetBook(b *book.Book) { p.books = func(uint16) *book.Book { return b } }
+
+// SetBooks names the books the snapshots are read from when they are
+// several (book/shard): of returns the one holding a locate. Call it
+// before the first Flush, on the writer's goroutine.
+func (p *Publisher) SetBooks(of func(locate uint16) *book.Book) { p.books = of }
+
+// bookOf returns the book holding loc, nil when none was set.
+func (p *Publisher) bookOf(loc uint16) *book.Book {
+	if p.books == nil {
+		return nil
+	}
+	return p.books(loc)
+}
 
 // SetSuspect sets the function that says whether an instrument's book may
 // be wrong (messages not applied after a gap): its snapshots say so.
@@ -600,7 +613,7 @@ func (p *Publisher) marker(r *request) {
 func (p *Publisher) listed() {
 	p.newSnapshotBatch()
 	for _, loc := range p.newInst {
-		sym := string(p.bk.Symbol(loc))
+		sym := string(p.bookOf(loc).Symbol(loc))
 		for _, r := range p.waiting {
 			w := r.waiting[:0]
 			found := false
@@ -714,6 +727,7 @@ func (p *Publisher) lookup(stock []byte) (uint16, bool) {
 // r.out.
 func (p *Publisher) snapshot(r *request, loc uint16) {
 	st := &p.inst[loc]
+	bk := p.bookOf(loc)
 	h := SnapshotHead{Locate: loc, FeedSeq: p.lastSeq, Timestamp: p.lastTS,
 		TradingState: tw.TradingStateCodeTrading, RegSho: tw.RegShoActionNoTest, Depth: r.depth}
 	if st.state != 0 {
@@ -725,8 +739,8 @@ func (p *Publisher) snapshot(r *request, loc uint16) {
 	if p.suspect != nil {
 		h.Suspect = p.suspect(loc)
 	}
-	if p.bk != nil {
-		h.Stock = p.bk.Symbol(loc)
+	if bk != nil {
+		h.Stock = bk.Symbol(loc)
 	}
 	e := p.snap
 	sides := [2]byte{itch.Buy, itch.Sell}
@@ -734,12 +748,12 @@ func (p *Publisher) snapshot(r *request, loc uint16) {
 	case streamOrders:
 		for i, sd := range sides {
 			p.orders[i] = p.orders[i][:0]
-			if p.bk == nil {
+			if bk == nil {
 				continue
 			}
-			p.levels = p.bk.AppendLevels(p.levels[:0], loc, sd)
+			p.levels = bk.AppendLevels(p.levels[:0], loc, sd)
 			for _, lv := range p.levels {
-				p.bk.Orders(loc, sd, lv.Price, func(ref uint64, shares uint32) bool {
+				bk.Orders(loc, sd, lv.Price, func(ref uint64, shares uint32) bool {
 					p.orders[i] = append(p.orders[i], BookOrder{Ref: ref, Price: lv.Price, Shares: shares})
 					return true
 				})
@@ -762,13 +776,13 @@ func (p *Publisher) snapshot(r *request, loc uint16) {
 	}
 	p.bookLvls[0], p.bookLvls[1] = p.bookLvls[0][:0], p.bookLvls[1][:0]
 	switch {
-	case p.bk == nil:
+	case bk == nil:
 	case depthStream(r.depth) == streamTop:
 		// The best level alone: a storm of conflated top-of-book
 		// connections costs a lookup per side, not a walk of every
 		// level (5 ms of the writer's time per batch on 300
 		// instruments).
-		bl, al, _ := p.bk.Best(loc)
+		bl, al, _ := bk.Best(loc)
 		for i, lv := range [2]book.Level{bl, al} {
 			if lv.Orders > 0 {
 				p.bookLvls[i] = append(p.bookLvls[i], bookLevel(lv))
@@ -776,7 +790,7 @@ func (p *Publisher) snapshot(r *request, loc uint16) {
 		}
 	default:
 		for i, sd := range sides {
-			p.levels = p.bk.AppendLevels(p.levels[:0], loc, sd)
+			p.levels = bk.AppendLevels(p.levels[:0], loc, sd)
 			for _, lv := range p.levels {
 				p.bookLvls[i] = append(p.bookLvls[i], bookLevel(lv))
 			}

@@ -2,6 +2,7 @@ package live
 
 import (
 	"bytes"
+	"fmt"
 	"math/rand/v2"
 	"net/netip"
 	"testing"
@@ -19,8 +20,15 @@ func (l *countListener) Change(*book.Change) { l.n++ }
 
 // TestStepNoAllocs: one round of the receive loop that receives a datagram
 // on each line over loopback multicast and applies it, with a Listener and
-// Flush set, allocates nothing once warm.
+// Flush set, allocates nothing once warm: with one book, and with two
+// shards (the rings, the writers' collectors, the merge at Flush).
 func TestStepNoAllocs(t *testing.T) {
+	for _, shards := range []int{1, 2} {
+		t.Run(fmt.Sprintf("shards=%d", shards), func(t *testing.T) { stepNoAllocs(t, shards) })
+	}
+}
+
+func stepNoAllocs(t *testing.T, shards int) {
 	var raw bytes.Buffer
 	if _, err := gen.Generate(gen.Config{Seed: 3, Messages: 20_000, Instruments: 20}, gen.Outputs{ITCH: &raw}); err != nil {
 		t.Fatal(err)
@@ -32,6 +40,7 @@ func TestStepNoAllocs(t *testing.T) {
 	port := uint16(20000 + rand.IntN(20000))
 	cfg := Default()
 	cfg.Feed.Interface = "lo"
+	cfg.Book.Shards = shards
 	cfg.Feed.LineA.GroupAddr = netip.AddrPortFrom(netip.AddrFrom4([4]byte{239, 92, byte(rand.IntN(250)), 1}), port)
 	cfg.Feed.LineB.GroupAddr = netip.AddrPortFrom(netip.AddrFrom4([4]byte{239, 92, byte(rand.IntN(250)), 2}), port)
 	l := &countListener{}

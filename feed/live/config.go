@@ -133,6 +133,17 @@ type Rerequest struct {
 type Book struct {
 	Orders      int `yaml:"orders"`
 	Instruments int `yaml:"instruments"`
+	// Shards spreads the books over this many writers (package
+	// book/shard), each on its own OS thread, fed by the receive loop
+	// through a ring of its own; 1, the default, has the receive loop
+	// apply every message itself, which is fastest when there are not
+	// enough free cores for the writers (one each, beside feed.cpu's).
+	Shards int `yaml:"shards"`
+	// CPUs pins writer i to CPUs[i] (fewer entries: the rest unpinned).
+	CPUs []int `yaml:"cpus"`
+	// Map assigns symbols to shards; the others go by xxhash of the
+	// symbol modulo Shards.
+	Map map[string]int `yaml:"map"`
 }
 
 // Default returns the defaults every key falls back to. Its feed has no
@@ -152,6 +163,6 @@ func Default() Config {
 			Rerequest: Rerequest{FillTime: 2 * time.Millisecond, MaxOutstanding: 8, MaxCount: 500,
 				Timeout: 50 * time.Millisecond, Backoff: 2, MaxRetries: 5, MaxAge: 5 * time.Second},
 		},
-		Book: Book{Orders: 1 << 16, Instruments: 1 << 14},
+		Book: Book{Orders: 1 << 16, Instruments: 1 << 14, Shards: 1},
 	}
 }

@@ -110,7 +110,7 @@ func (m *multicast) logFaults(prev pipelineFaults, period string) pipelineFaults
 		}
 	}
 	st := m.p.Stats()
-	an := m.p.Book().Anomalies()
+	an := m.p.Anomalies()
 	now := pipelineFaults{st.Malformed, st.UnknownTypes, an.Total()}
 	report := func(what string, d uint64, where string) {
 		if d > 0 {

@@ -117,7 +117,7 @@ func New(cfg Config, stderr io.Writer, hooks Hooks) (*Handler, error) {
 		return nil, err
 	}
 	if hooks.Listener != nil {
-		h.p.Book().SetListener(hooks.Listener)
+		h.p.SetListener(hooks.Listener)
 	}
 	return h, nil
 }
@@ -141,9 +141,26 @@ func (h *Handler) Run(ctx context.Context, exitOnEnd bool) error {
 // and there is nothing to summarize.
 func (h *Handler) Started() bool { return h.sp == nil || h.sp.started }
 
-// Book returns the handler's book. It may be read only on the goroutine
-// applying messages (inside the hooks) or after Run returned.
-func (h *Handler) Book() *book.Book { return h.p.Book() }
+// Book returns the book holding stock locate l (with book.shards above 1,
+// each shard's writer has its own book). The books may be read only inside
+// the hooks Flush and Status, or after Run returned: nothing applies
+// messages to them then.
+func (h *Handler) Book(l uint16) *book.Book { return h.p.BookOf(l) }
+
+// Locates returns the instruments of the books, ascending (read as Book).
+func (h *Handler) Locates() []uint16 { return h.p.Locates(nil) }
+
+// LiveOrders returns the orders live in the books (read as Book).
+func (h *Handler) LiveOrders() int { return h.p.LiveOrders() }
+
+// flush calls Hooks.Flush once the books have applied what was delivered
+// (with shards, once their writers have: pipeline.Sync).
+func (h *Handler) flush() {
+	h.p.Sync()
+	if f := h.hooks.Flush; f != nil {
+		f()
+	}
+}
 
 // Trusted reports whether the books are known to be right: not stale, and
 // no gap given up since they were last built.
@@ -160,6 +177,7 @@ func (h *Handler) Trusted() bool {
 // ended with every message accounted for. elapsed is the time Run took.
 // Call it after Run returned, before Close.
 func (h *Handler) WriteSummary(w io.Writer, elapsed time.Duration, top int) {
+	h.p.Sync()
 	if h.sp != nil {
 		h.sp.writeSummary(w, elapsed, top)
 		return
@@ -171,6 +189,7 @@ func (h *Handler) WriteSummary(w io.Writer, elapsed time.Duration, top int) {
 // replay --books (book.AppendBooksLine), one line per instrument in locate
 // order. Call it after Run returned.
 func (h *Handler) WriteBooks(w io.Writer) error {
+	h.p.Sync()
 	return pipeline.WriteBooks(w, &pipeline.Group{P: []*pipeline.Pipeline{h.p}})
 }
 
@@ -179,6 +198,9 @@ func (h *Handler) WriteBooks(w io.Writer) error {
 func (h *Handler) Close() error {
 	if h.mc != nil {
 		h.mc.close()
+	}
+	if h.p != nil {
+		h.p.Close()
 	}
 	return nil
 }

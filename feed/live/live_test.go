@@ -93,12 +93,12 @@ func (m *levelMirror) Change(c *book.Change) {
 }
 
 // compare checks the mirror against the book's levels, every instrument.
-func (m *levelMirror) compare(t *testing.T, b *book.Book) {
+func (m *levelMirror) compare(t *testing.T, h *live.Handler) {
 	t.Helper()
 	n := 0
-	for _, l := range b.Locates(nil) {
+	for _, l := range h.Locates() {
 		for _, side := range []byte{itch.Buy, itch.Sell} {
-			for _, lv := range b.AppendLevels(nil, l, side) {
+			for _, lv := range h.Book(l).AppendLevels(nil, l, side) {
 				n++
 				got, ok := m.levels[levelKey{l, side, lv.Price}]
 				if !ok || got.Shares != lv.Shares || got.Orders != lv.Orders {
@@ -110,6 +110,15 @@ func (m *levelMirror) compare(t *testing.T, b *book.Book) {
 	if n != len(m.levels) {
 		t.Fatalf("book has %d levels, mirror %d", n, len(m.levels))
 	}
+}
+
+// booksUsed returns how many books hold h's instruments.
+func booksUsed(h *live.Handler) int {
+	seen := map[*book.Book]bool{}
+	for _, l := range h.Locates() {
+		seen[h.Book(l)] = true
+	}
+	return len(seen)
 }
 
 // status is one Status call.
@@ -143,8 +152,16 @@ func (b *syncBuffer) String() string {
 // to a Handler on loopback multicast, with every hook set. The Listener's
 // changes rebuild the book's levels exactly, Flush is called, Status says
 // Live at the start and EndOfSession at the session's end sequence, and
-// the books equal the generator's.
+// the books equal the generator's: with one book, and with the books
+// spread over three writers (book.shards), whose changes reach the
+// Listener merged in sequence order before each Flush.
 func TestRunMulticastHooks(t *testing.T) {
+	for _, shards := range []int{1, 3} {
+		t.Run(fmt.Sprintf("shards=%d", shards), func(t *testing.T) { runMulticastHooks(t, shards) })
+	}
+}
+
+func runMulticastHooks(t *testing.T, shards int) {
 	const n = 30_000
 	hist, want := session(t, 5, n)
 	ga, gb := lineGroups()
@@ -159,7 +176,8 @@ func TestRunMulticastHooks(t *testing.T) {
   line_a: {group: %s}
   line_b: {group: %s}
   rerequest: {server: %s, fill_time: 3ms, timeout: 40ms, max_retries: 30, max_age: 20s}
-`, ga, gb, srv.Addr()))
+book: {shards: %d}
+`, ga, gb, srv.Addr(), shards))
 
 	mr := &levelMirror{levels: map[levelKey]book.Level{}}
 	var statuses []status
@@ -170,7 +188,7 @@ func TestRunMulticastHooks(t *testing.T) {
 		Flush: func() {
 			flushes++
 			flushedChanges = mr.changes
-			_ = h.Book().LiveOrders() // the book may be read here
+			_ = h.LiveOrders() // the books may be read here
 		},
 		Status: func(s live.State, reason string, seq uint64) {
 			statuses = append(statuses, status{s, reason, seq})
@@ -219,7 +237,10 @@ func TestRunMulticastHooks(t *testing.T) {
 	if strings.Contains(sum.String(), "recovery    0 requests") {
 		t.Error("no re-request was needed: the test did not exercise recovery")
 	}
-	mr.compare(t, h.Book())
+	mr.compare(t, h)
+	if got := booksUsed(h); got != shards {
+		t.Errorf("the instruments are in %d books, want %d", got, shards)
+	}
 	if mr.changes == 0 || mr.backSeq != 0 {
 		t.Errorf("%d changes, %d with a sequence going backwards", mr.changes, mr.backSeq)
 	}
@@ -242,8 +263,15 @@ func TestRunMulticastHooks(t *testing.T) {
 
 // TestRunSoupHooks takes a session over SoupBinTCP from the simulator's
 // server on loopback: Flush follows each read, the mirror equals the book,
-// and Status ends with EndOfSession at the session's end.
+// and Status ends with EndOfSession at the session's end, with one book and
+// with two shards.
 func TestRunSoupHooks(t *testing.T) {
+	for _, shards := range []int{1, 2} {
+		t.Run(fmt.Sprintf("shards=%d", shards), func(t *testing.T) { runSoupHooks(t, shards) })
+	}
+}
+
+func runSoupHooks(t *testing.T, shards int) {
 	const n = 20_000
 	hist, want := session(t, 9, n)
 	ss, err := sim.NewSoupServer("127.0.0.1:0", sim.SoupConfig{Session: testSession, Username: "u", Password: "p", EndOfSession: true}, hist)
@@ -254,7 +282,8 @@ func TestRunSoupHooks(t *testing.T) {
 	cfg := parse(t, fmt.Sprintf(`feed:
   interface: lo
   soupbintcp: {server: %s, username: u, password: p}
-`, ss.Addr()))
+book: {shards: %d}
+`, ss.Addr(), shards))
 	mr := &levelMirror{levels: map[levelKey]book.Level{}}
 	var statuses []status
 	flushes, flushedChanges := 0, 0
@@ -275,7 +304,7 @@ func TestRunSoupHooks(t *testing.T) {
 	if ctx.Err() != nil || !h.Started() || !h.Trusted() {
 		t.Fatalf("ctx %v, started %v, trusted %v", ctx.Err(), h.Started(), h.Trusted())
 	}
-	mr.compare(t, h.Book())
+	mr.compare(t, h)
 	if flushes == 0 || flushedChanges != mr.changes {
 		t.Errorf("%d flushes, the last after %d of %d changes", flushes, flushedChanges, mr.changes)
 	}

@@ -13,6 +13,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/tickwire/tickwire/book/shard"
 	"github.com/tickwire/tickwire/codec/moldudp64"
 	"github.com/tickwire/tickwire/feed"
 	"github.com/tickwire/tickwire/feed/mcast"
@@ -52,6 +53,11 @@ type multicast struct {
 	// The stages' histograms (Handler.Stage), recorded per datagram.
 	receive, apply, toBook *latency.Histogram
 	packets                [numLines]uint64
+	// sharded: the books are applied by writers (book.shards); unsynced
+	// holds the read and kernel times of the datagrams since the last
+	// Sync, whose book stages are recorded at the next.
+	sharded  bool
+	unsynced [][2]int64
 
 	faults faultLog
 	drops  [numLines]uint64 // kernel drops reported so far
@@ -120,6 +126,7 @@ func newMulticast(h *Handler) (*multicast, error) {
 		MaxJump:     f.MaxJump,
 		AllowGaps:   true,
 		Options:     []feed.Option{feed.WithQuiet(int64(f.EndQuiet))},
+		Writers:     writers(cfg),
 	}
 	if rr := f.Rerequest; rr.ServerAddr.IsValid() {
 		s, err := mcast.ListenUnicast(netip.AddrPortFrom(netip.IPv4Unspecified(), 0), mcast.WithRecvBuffer(f.RecvBuffer))
@@ -155,6 +162,14 @@ func newMulticast(h *Handler) (*multicast, error) {
 	}
 	m.p = p
 	h.p = p
+	if m.sharded = p.Books() != nil; m.sharded {
+		// At most one Flush's datagrams are kept (the rest, past a round
+		// of every socket's full batches, go unrecorded).
+		m.unsynced = make([][2]int64, 0, numLines*m.batch.Cap())
+		for _, err := range p.Books().Errors() {
+			fmt.Fprintf(stderr, "warning: book.cpus: %v\n", err)
+		}
+	}
 	if m.poller, err = mcast.NewPoller(f.Poll == "busy", m.socks...); err != nil {
 		m.close()
 		return nil, err
@@ -178,6 +193,9 @@ func (m *multicast) close() {
 		m.closed = true
 		for _, s := range m.socks {
 			s.Close()
+		}
+		if m.p != nil {
+			m.p.Close()
 		}
 	}
 }
@@ -318,19 +336,56 @@ func (m *multicast) datagram(line, i int, now int64) {
 		return
 	}
 	m.packet(line, ts, src, payload)
-	done := nanotime()
-	m.apply.Record(done - now)
 	if kts != 0 {
 		m.receive.Record(now - kts)
-		m.toBook.Record(done - kts)
 		if b := m.h.batchRecv; b == 0 || kts < b {
 			m.h.batchRecv = kts
 		}
 	}
+	if m.sharded {
+		// Applied by the writers: the book stages are recorded when
+		// the batch is synced.
+		if len(m.unsynced) < cap(m.unsynced) {
+			m.unsynced = append(m.unsynced, [2]int64{now, kts})
+		}
+		return
+	}
+	done := nanotime()
+	m.apply.Record(done - now)
+	if kts != 0 {
+		m.toBook.Record(done - kts)
+	}
 }
 
-// flush calls Hooks.Flush: a batch of datagrams is applied.
+// recordSynced records the book stages of the datagrams applied by the
+// writers since the last Sync, which just returned: each datagram's
+// messages were applied by then (an upper bound for the early ones of a
+// batch, as for the subscribers, who are sent a batch's changes at once).
+func (m *multicast) recordSynced() {
+	done := nanotime()
+	for _, t := range m.unsynced {
+		m.apply.Record(done - t[0])
+		if t[1] != 0 {
+			m.toBook.Record(done - t[1])
+		}
+	}
+	m.unsynced = m.unsynced[:0]
+}
+
+// writers is the shard configuration of cfg's books.
+func writers(cfg *Config) shard.Config {
+	return shard.Config{Shards: cfg.Book.Shards, CPUs: cfg.Book.CPUs, Map: cfg.Book.Map}
+}
+
+// flush calls Hooks.Flush: a batch of datagrams is applied. With sharded
+// books it waits for the writers first (Sync), so that the changes and the
+// books are the batch's, and records the book stages of the datagrams
+// the batch applied.
 func (m *multicast) flush() {
+	if m.sharded {
+		m.p.Sync()
+		m.recordSynced()
+	}
 	if f := m.h.hooks.Flush; f != nil {
 		f()
 	}
@@ -339,12 +394,13 @@ func (m *multicast) flush() {
 
 // publishStats publishes the counters and the stages (Handler.Stats).
 func (m *multicast) publishStats() {
+	m.p.Sync()
 	fst := m.p.FeedStats()
 	pst := m.p.Stats()
 	st := Stats{At: time.Now(), State: m.h.state, Packets: m.packets, Messages: pst.Messages,
 		Duplicates: fst.Duplicates, Gaps: pst.Gaps, GapMessages: pst.GapMessages,
 		Rerequests: fst.Requests, RequestedMessages: fst.RequestedMessages, Recovered: fst.Recovered,
-		Snapshots: m.rebuilds, BookAnomalies: m.p.Book().AnomalyTotal(), Stale: !m.trusted(), Ended: m.p.Finished()}
+		Snapshots: m.rebuilds, BookAnomalies: m.p.AnomalyTotal(), Stale: !m.trusted(), Ended: m.p.Finished()}
 	for line, s := range m.socks {
 		st.KernelDrops[line] = s.Drops()
 	}

@@ -43,9 +43,7 @@ func (f *soupFeed) Message(seq uint64, msg []byte) {
 // ReadDone implements soup.ReadHandler: the messages of one read are
 // applied.
 func (f *soupFeed) ReadDone() {
-	if f.h.hooks.Flush != nil {
-		f.h.hooks.Flush()
-	}
+	f.h.flush()
 	if now := time.Now(); now.Sub(f.r.publishedAt) >= time.Second {
 		f.r.publishedAt = now
 		f.r.publishStats()
@@ -131,15 +129,17 @@ type soupRun struct {
 // stage latencies (TCP gives no kernel receive time per message). Called on
 // the goroutine applying messages.
 func (r *soupRun) publishStats() {
+	r.p.Sync()
 	pst := r.p.Stats()
 	st := Stats{At: time.Now(), State: r.h.state, Messages: pst.Messages, Gaps: pst.Gaps, GapMessages: pst.GapMessages,
-		Snapshots: uint64(r.rebuilds), BookAnomalies: r.p.Book().AnomalyTotal(), Stale: !r.trusted(), Ended: r.h.endSent}
+		Snapshots: uint64(r.rebuilds), BookAnomalies: r.p.AnomalyTotal(), Stale: !r.trusted(), Ended: r.h.endSent}
 	r.h.st.publish(&st)
 }
 
 func newSoup(h *Handler) (*soupRun, error) {
 	cfg := &h.cfg
-	p, err := pipeline.New(pipeline.Config{Session: cfg.Feed.Session, Orders: cfg.Book.Orders, Instruments: cfg.Book.Instruments, AllowGaps: true})
+	p, err := pipeline.New(pipeline.Config{Session: cfg.Feed.Session, Orders: cfg.Book.Orders, Instruments: cfg.Book.Instruments,
+		AllowGaps: true, Writers: writers(cfg)})
 	if err != nil {
 		return nil, err
 	}
@@ -170,9 +170,7 @@ func (r *soupRun) build(ctx context.Context) (next uint64, ok bool) {
 			r.rebuilds++
 			fmt.Fprintf(stderr, "status: books built from a snapshot of %d messages; the feed goes on from sequence %d\n", snap.n, next)
 			r.h.status(Live, "", next)
-			if fl := r.h.hooks.Flush; fl != nil {
-				fl()
-			}
+			r.h.flush()
 			return next, true
 		}
 		fmt.Fprintf(stderr, "snapshot failed (retry in %v): %v\n", wait, err)

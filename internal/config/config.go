@@ -14,12 +14,14 @@ import (
 	"net/netip"
 	"os"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/tickwire/tickwire/book/shard"
 	"github.com/tickwire/tickwire/feed/live"
 )
 
@@ -444,6 +446,9 @@ func (c *Config) validate() error {
 	if c.Book.Instruments < 1 || c.Book.Instruments > 1<<16 {
 		return bad("book.instruments", "%d: want 1 to 65536", c.Book.Instruments)
 	}
+	if err := c.validateShards(); err != nil {
+		return err
+	}
 	if c.BooksOnExit != "" {
 		if err := checkOutput(c.BooksOnExit); err != nil {
 			return bad("books_on_exit", "%q: %v", c.BooksOnExit, err)
@@ -461,6 +466,45 @@ func (c *Config) validate() error {
 	for _, cpu := range c.Transport.CPUs {
 		if cpu == c.Feed.CPU {
 			return bad("transport.cpus", "%d is feed.cpu: the feed's writer has its CPU to itself", cpu)
+		}
+	}
+	return nil
+}
+
+// validateShards checks book.shards, book.cpus and book.map.
+func (c *Config) validateShards() error {
+	b := &c.Book
+	if b.Shards < 1 || b.Shards > shard.MaxShards {
+		return bad("book.shards", "%d: want 1 to %d", b.Shards, shard.MaxShards)
+	}
+	if len(b.CPUs) > b.Shards {
+		return bad("book.cpus", "%d CPUs for %d shards", len(b.CPUs), b.Shards)
+	}
+	if len(b.CPUs) > 0 && b.Shards == 1 {
+		return bad("book.cpus", "with one shard the receive loop applies the book: pin it with feed.cpu")
+	}
+	seen := map[int]bool{}
+	for _, cpu := range b.CPUs {
+		if err := checkCPU(cpu); err != nil {
+			return bad("book.cpus", "%d: %v", cpu, err)
+		}
+		if cpu == c.Feed.CPU {
+			return bad("book.cpus", "%d is feed.cpu: the receive loop has its CPU to itself", cpu)
+		}
+		if seen[cpu] {
+			return bad("book.cpus", "%d given twice: each writer has its CPU to itself", cpu)
+		}
+		if slices.Contains(c.Transport.CPUs, cpu) {
+			return bad("book.cpus", "%d is in transport.cpus: each writer has its CPU to itself", cpu)
+		}
+		seen[cpu] = true
+	}
+	for sym, i := range b.Map {
+		if len(sym) == 0 || len(sym) > 8 {
+			return bad("book.map", "%q: a symbol has 1 to 8 characters", sym)
+		}
+		if i < 0 || i >= b.Shards {
+			return bad("book.map", "%s: shard %d of %d (shards count from 0)", sym, i, b.Shards)
 		}
 	}
 	return nil

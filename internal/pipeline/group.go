@@ -88,13 +88,13 @@ func (g *Group) Run(paths []string, pin bool, progress func(records uint64)) err
 func (g *Group) owner(l uint16) *Pipeline { return g.P[int(l)%len(g.P)] }
 
 // Book returns the book holding stock locate l.
-func (g *Group) Book(l uint16) *book.Book { return g.owner(l).book }
+func (g *Group) Book(l uint16) *book.Book { return g.owner(l).BookOf(l) }
 
 // Locates returns the instruments of every shard's book, ascending.
 func (g *Group) Locates() []uint16 {
 	var ls []uint16
 	for _, p := range g.P {
-		ls = p.book.Locates(ls)
+		ls = p.Locates(ls)
 	}
 	slices.Sort(ls)
 	return ls
@@ -114,34 +114,18 @@ func (g *Group) Lookup(symbol string) (uint16, bool) {
 func (g *Group) LiveOrders() int {
 	n := 0
 	for _, p := range g.P {
-		n += p.book.LiveOrders()
+		n += p.LiveOrders()
 	}
 	return n
 }
 
 // Anomalies returns the anomalies of all shards, records in sequence order.
 func (g *Group) Anomalies() book.Anomalies {
-	var a book.Anomalies
-	for _, p := range g.P {
-		pa := p.book.Anomalies()
-		for k, c := range pa.Counts {
-			a.Counts[k] += c
-		}
-		a.Records = append(a.Records, pa.Records...)
+	all := make([]book.Anomalies, len(g.P))
+	for i, p := range g.P {
+		all[i] = p.Anomalies()
 	}
-	slices.SortFunc(a.Records, func(x, y book.Anomaly) int {
-		switch {
-		case x.Seq < y.Seq:
-			return -1
-		case x.Seq > y.Seq:
-			return 1
-		}
-		return 0
-	})
-	if len(a.Records) > book.MaxAnomalyRecords {
-		a.Records = a.Records[:book.MaxAnomalyRecords]
-	}
-	return a
+	return book.MergeAnomalies(all...)
 }
 
 // Stats returns the counters of all shards: message counters are summed

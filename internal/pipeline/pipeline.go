@@ -7,6 +7,7 @@ import (
 	"net/netip"
 
 	"github.com/tickwire/tickwire/book"
+	"github.com/tickwire/tickwire/book/shard"
 	"github.com/tickwire/tickwire/codec/itch"
 	"github.com/tickwire/tickwire/codec/moldudp64"
 	"github.com/tickwire/tickwire/feed"
@@ -75,6 +76,12 @@ type Config struct {
 	// locate is Shard modulo Shards (messages too short to carry a locate
 	// belong to shard 0). Shards 0 or 1: one pipeline owns everything.
 	Shard, Shards int
+	// Writers, with Writers.Shards above 1, spreads this pipeline's books
+	// over that many shards, each applied by its own writer (book/shard),
+	// which this pipeline feeds: the live handler's. Its Book options'
+	// Orders and Instruments are taken from the fields above. Not with
+	// Shards above 1.
+	Writers shard.Config
 }
 
 // Gap is a range of sequence numbers that no line carried.
@@ -136,9 +143,10 @@ type Stats struct {
 
 // Pipeline turns captures into books. It is not safe for concurrent use.
 type Pipeline struct {
-	cfg  Config
-	book *book.Book
-	arb  *feed.Arbiter
+	cfg   Config
+	book  *book.Book // the book; nil when the books are sharded
+	books *shard.Set // the books when sharded (Config.Writers), else nil
+	arb   *feed.Arbiter
 
 	sessions *feed.SessionChooser[Line]
 
@@ -170,7 +178,22 @@ func New(cfg Config) (*Pipeline, error) {
 	if cfg.Instruments > 0 {
 		bopts = append(bopts, book.WithInstruments(cfg.Instruments))
 	}
-	p.book = book.New(bopts...)
+	if cfg.Writers.Shards > 1 {
+		if cfg.Shards > 1 {
+			return nil, fmt.Errorf("%d writer shards with %d reading shards: one or the other", cfg.Writers.Shards, cfg.Shards)
+		}
+		wc := cfg.Writers
+		for _, o := range bopts {
+			o(&wc.Book)
+		}
+		set, err := shard.New(wc)
+		if err != nil {
+			return nil, err
+		}
+		p.books = set
+	} else {
+		p.book = book.New(bopts...)
+	}
 	var fopts []feed.Option
 	if cfg.Session != "" {
 		if len(cfg.Session) > 10 {
@@ -214,8 +237,84 @@ func New(cfg Config) (*Pipeline, error) {
 	return p, nil
 }
 
-// Book returns the pipeline's book.
+// Book returns the pipeline's book, nil when its books are sharded
+// (Config.Writers): BookOf, Books and the other readers work either way.
 func (p *Pipeline) Book() *book.Book { return p.book }
+
+// Books returns the pipeline's sharded books (Config.Writers), else nil.
+func (p *Pipeline) Books() *shard.Set { return p.books }
+
+// BookOf returns the book holding stock locate l. With sharded books, read
+// it only after Sync.
+func (p *Pipeline) BookOf(l uint16) *book.Book {
+	if p.book != nil {
+		return p.book
+	}
+	return p.books.Book(l)
+}
+
+// Sync waits, with sharded books, until the writers have applied every
+// message delivered so far and hands their changes to the listener
+// (shard.Set.Sync); after it, until the next message, the books may be
+// read. Without shards it does nothing: the book is applied in place.
+func (p *Pipeline) Sync() {
+	if p.books != nil {
+		p.books.Sync()
+	}
+}
+
+// SetListener sets the listener of the books' changes (book.Listener):
+// called on the goroutine that applies messages, or with sharded books on
+// the one that calls Sync.
+func (p *Pipeline) SetListener(l book.Listener) {
+	if p.book != nil {
+		p.book.SetListener(l)
+		return
+	}
+	p.books.SetListener(l)
+}
+
+// LiveOrders returns the orders live in the books (after Sync).
+func (p *Pipeline) LiveOrders() int {
+	if p.book != nil {
+		return p.book.LiveOrders()
+	}
+	return p.books.LiveOrders()
+}
+
+// Locates appends the instruments of the books, ascending, to dst (after
+// Sync).
+func (p *Pipeline) Locates(dst []uint16) []uint16 {
+	if p.book != nil {
+		return p.book.Locates(dst)
+	}
+	return p.books.Locates(dst)
+}
+
+// Anomalies returns the books' anomalies (after Sync).
+func (p *Pipeline) Anomalies() book.Anomalies {
+	if p.book != nil {
+		return p.book.Anomalies()
+	}
+	return p.books.Anomalies()
+}
+
+// AnomalyTotal returns the number of the books' anomalies (after Sync).
+func (p *Pipeline) AnomalyTotal() uint64 {
+	if p.book != nil {
+		return p.book.AnomalyTotal()
+	}
+	return p.books.AnomalyTotal()
+}
+
+// Close stops the writers of sharded books, once they have applied what
+// they were handed; the books may still be read. Without shards it does
+// nothing.
+func (p *Pipeline) Close() {
+	if p.books != nil {
+		p.books.Close()
+	}
+}
 
 // Stats returns the pipeline's counters.
 func (p *Pipeline) Stats() *Stats { return &p.st }
@@ -268,9 +367,13 @@ func (p *Pipeline) apply(seq uint64, msg []byte) {
 	}
 	m := itch.Message(msg)
 	p.byLocate[m.Locate()]++
+	if p.book == nil {
+		p.books.Apply(seq, m)
+		return
+	}
 	p.book.Apply(seq, m)
 	if invariants.Enabled {
-		p.checkCrossed(seq, m)
+		p.checkCrossed(seq, m) // a sharded book is read only after Sync
 	}
 }
 
@@ -334,7 +437,11 @@ func (p *Pipeline) Packet(line int, now int64, payload []byte) feed.Verdict {
 	if v != feed.Accepted {
 		return v
 	}
-	return p.arb.Packet(line, now, pkt)
+	v = p.arb.Packet(line, now, pkt)
+	if p.books != nil {
+		p.books.Commit() // the shards start on the datagram's messages
+	}
+	return v
 }
 
 // accept parses a MoldUDP64 packet and keeps it (feed.Accepted) if it
@@ -381,11 +488,22 @@ func (p *Pipeline) Snapshot(msg []byte) {
 		p.bad(0, msg, err)
 		return
 	}
+	if p.book == nil {
+		p.books.Apply(0, itch.Message(msg))
+		return
+	}
 	p.book.Apply(0, itch.Message(msg))
 }
 
-// ResetBook empties the book before a snapshot is applied to it.
-func (p *Pipeline) ResetBook() { p.book.Reset() }
+// ResetBook empties the books before a snapshot is applied to them.
+func (p *Pipeline) ResetBook() {
+	if p.book == nil {
+		p.books.Sync()
+		p.books.Reset()
+		return
+	}
+	p.book.Reset()
+}
 
 // Restart restarts the feed at sequence next, the sequence a snapshot just
 // applied with Snapshot ends at (GLIMPSE's G): what was held is dropped,

@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/tickwire/tickwire/book"
 	"github.com/tickwire/tickwire/feed/live"
 	"github.com/tickwire/tickwire/internal/admin"
 	"github.com/tickwire/tickwire/internal/config"
@@ -102,14 +101,15 @@ func (s *subscribers) hooks() live.Hooks {
 	if s == nil {
 		return live.Hooks{}
 	}
-	// The handler's book is known once New returned: bound at the first
-	// hook, on the goroutine that applies messages.
-	var b *book.Book
+	// The handler's books are known once New returned: bound at the
+	// first hook, on the goroutine that applies messages.
+	bound := false
 	bind := func() {
-		if b == nil && s.h != nil {
-			b = s.h.Book()
-			s.pub.SetBook(b)
-			s.pub.SetSuspect(func(loc uint16) bool { return b.Faults(loc) > 0 })
+		if !bound && s.h != nil {
+			bound = true
+			h := s.h
+			s.pub.SetBooks(h.Book)
+			s.pub.SetSuspect(func(loc uint16) bool { return h.Book(loc).Faults(loc) > 0 })
 		}
 	}
 	return live.Hooks{

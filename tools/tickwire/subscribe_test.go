@@ -23,7 +23,8 @@ import (
 // the top of book, one joining half-way, one killed and restarted
 // mid-session, and one with a wrong token. Every mirror's books equal the
 // daemon's and the session's, byte for byte; the wrong token exits 1 at
-// once naming the reason.
+// once naming the reason. The daemon spreads its books over two writers
+// (book.shards: 2): the other end-to-end tests run the default, one.
 func TestSubscribersMirrorTheDaemon(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end with processes")
@@ -45,6 +46,7 @@ func TestSubscribersMirrorTheDaemon(t *testing.T) {
     timeout: 40ms
     max_retries: 30
     max_age: 20s
+book: {shards: 2}
 transport:
   listen: %s
   token: letmein
