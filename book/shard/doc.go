@@ -1,12 +1,14 @@
 // Package shard spreads a feed's order books over several writers, one per
-// shard, each a goroutine locked to its own OS thread and pinned to its own
-// CPU, so that the book work of a busy feed is divided among cores while
-// every instrument keeps exactly one writer.
+// shard, each on its own OS thread pinned to its own CPU, so that the book
+// work of a busy feed is divided among cores while every instrument keeps
+// exactly one writer. The producer (the receive loop) is shard 0's writer
+// as well: N shards take N threads.
 //
-//	ingest loop (producer)                       shard writers
+//	receive loop (producer, feed.cpu)             shard writers
 //	  feed: sequence, arbitration, recovery
-//	  Set.Apply(seq, msg) --route by locate--> ring 0 --> book 0 (CPU c0)
+//	  Set.Apply(seq, msg) --route by locate--> book 0 (in place)
 //	                                        \-> ring 1 --> book 1 (CPU c1)
+//	                                        \-> ring 2 --> book 2 (CPU c2)
 //	  Set.Commit (each datagram)                ...
 //	  Set.Sync (each batch): wait for the writers; their changes, merged
 //	    in sequence order, go to the Listener; the books may be read

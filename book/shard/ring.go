@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"runtime"
 	"sync/atomic"
+	"time"
 )
 
 // A record in a ring is a 16-byte header, the ITCH message's length (u32,
@@ -20,10 +21,17 @@ const (
 // pad rounds n up to a multiple of 8.
 func pad(n uint64) uint64 { return (n + 7) &^ 7 }
 
-// spinLoads is how many times a side of the ring polls the other's index
-// before it parks: a few microseconds, so that a steady feed never sleeps,
-// and an idle shard costs no CPU.
-const spinLoads = 4096
+// spinLoads is how many times the producer polls the consumer's index
+// before it parks (a few microseconds); a consumer polls for spinTime
+// before it parks, checking the clock every spinLoads polls. Waking a
+// parked side costs the other a system call, a few microseconds: a
+// writer that parked between two datagrams of a steady feed made the
+// producer pay that on nearly every datagram. An idle shard still parks,
+// and costs no CPU.
+const (
+	spinLoads = 4096
+	spinTime  = 200 * time.Microsecond
+)
 
 // ring is a single-producer single-consumer queue of records in a byte
 // buffer: the ingest loop writes, the shard's writer reads. Each side's
@@ -132,15 +140,23 @@ func (r *ring) drained() {
 // stays empty, until stop is set.
 func (r *ring) consume(stop *atomic.Bool, apply func(seq uint64, msg []byte)) {
 	t := r.tail.Load()
+	var idleSince time.Time
 	for spins := 0; ; {
 		h := r.head.Load()
 		if h == t {
 			if stop.Load() {
 				return
 			}
-			if spins++; spins < spinLoads {
+			if spins++; spins%spinLoads != 0 {
 				continue
 			}
+			if now := time.Now(); idleSince.IsZero() {
+				idleSince = now
+				continue
+			} else if now.Sub(idleSince) < spinTime {
+				continue
+			}
+			idleSince = time.Time{}
 			r.sleeping.Store(1)
 			if r.head.Load() != t || stop.Load() {
 				r.sleeping.Store(0)
@@ -150,7 +166,7 @@ func (r *ring) consume(stop *atomic.Bool, apply func(seq uint64, msg []byte)) {
 			spins = 0
 			continue
 		}
-		spins = 0
+		spins, idleSince = 0, time.Time{}
 		for t < h {
 			at := t & r.mask
 			n := binary.LittleEndian.Uint32(r.buf[at:])

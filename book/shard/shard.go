@@ -42,8 +42,9 @@ type Config struct {
 	// Shards is the number of books, each with its own writer; 1 (or 0)
 	// keeps one book written by the caller, with no ring and no goroutine.
 	Shards int
-	// CPUs pins shard i's writer to CPUs[i] (a negative entry, or no
-	// entry, leaves it unpinned).
+	// CPUs pins the writer of shard i+1 to CPUs[i] (a negative entry, or
+	// no entry, leaves it unpinned). Shard 0 has no writer of its own: the
+	// producer applies it, on the producer's CPU.
 	CPUs []int
 	// Map assigns symbols (as the Stock Directory names them, without the
 	// padding) to shards; the others go by xxhash of the symbol, modulo
@@ -60,14 +61,15 @@ type Config struct {
 
 // Set is the books of one feed spread over shards by instrument. One
 // goroutine, the producer, calls Apply with the feed's messages in
-// sequence; each shard's writer, a goroutine locked to its own OS thread
-// and pinned to its CPU, applies its instruments' messages to its own book,
-// fed through a single-producer single-consumer ring. Sync waits until
+// sequence. It applies shard 0's itself; each other shard's writer, a
+// goroutine locked to its own OS thread and pinned to its CPU, applies its
+// instruments' messages to its own book, fed through a single-producer
+// single-consumer ring. N shards take N threads, the producer's included. Sync waits until
 // every shard has applied what was handed to it; after Sync, and until the
 // next Apply, the producer may read and reset the books (Book, Locates,
 // Reset...), since no writer touches them then.
 //
-// With a Listener (SetListener), each writer collects its book's changes,
+// With a Listener (SetListener), each shard collects its book's changes,
 // and Sync delivers them to the listener on the producer's goroutine,
 // merged in sequence order: the listener sees the same changes in the same
 // order as from a single book.
@@ -138,7 +140,8 @@ func New(cfg Config) (*Set, error) {
 	s.idx = make([]int, cfg.Shards)
 	s.errs = make([]error, cfg.Shards)
 	ready := make(chan struct{}, cfg.Shards)
-	for i, b := range s.books {
+	s.shards = append(s.shards, &shard{book: s.books[0]}) // the producer's own
+	for i, b := range s.books[1:] {
 		sh := &shard{ring: newRing(cfg.RingBytes), book: b}
 		s.shards = append(s.shards, sh)
 		cpu := -1
@@ -146,9 +149,9 @@ func New(cfg Config) (*Set, error) {
 			cpu = cfg.CPUs[i]
 		}
 		s.wg.Add(1)
-		go s.write(i, sh, cpu, ready)
+		go s.write(i+1, sh, cpu, ready)
 	}
-	for range cfg.Shards {
+	for range cfg.Shards - 1 {
 		<-ready
 	}
 	if cfg.Book.Listener != nil {
@@ -206,8 +209,15 @@ func (s *Set) Apply(seq uint64, m itch.Message) {
 	if i == unassigned {
 		i = s.assign(l, m)
 	}
-	s.shards[i].ring.push(seq, m)
-	s.dirty |= 1 << i
+	if i == 0 {
+		// The producer's own shard, applied in place.
+		sh := s.shards[0]
+		sh.col.last = nil
+		sh.book.Apply(seq, m)
+	} else {
+		s.shards[i].ring.push(seq, m)
+		s.dirty |= 1 << i
+	}
 	if s.published++; s.published >= publishEvery {
 		s.Commit()
 	}
@@ -409,7 +419,7 @@ func (s *Set) Close() {
 	s.Sync()
 	s.closed = true
 	s.stop.Store(true)
-	for _, sh := range s.shards {
+	for _, sh := range s.shards[1:] {
 		sh.ring.stopConsumer()
 	}
 	s.wg.Wait()

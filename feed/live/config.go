@@ -134,12 +134,13 @@ type Book struct {
 	Orders      int `yaml:"orders"`
 	Instruments int `yaml:"instruments"`
 	// Shards spreads the books over this many writers (package
-	// book/shard), each on its own OS thread, fed by the receive loop
-	// through a ring of its own; 1, the default, has the receive loop
-	// apply every message itself, which is fastest when there are not
-	// enough free cores for the writers (one each, beside feed.cpu's).
+	// book/shard): the receive loop applies shard 0 itself, and each other
+	// shard has a writer thread of its own, fed by the receive loop
+	// through a ring. 1, the default: the receive loop applies every
+	// message.
 	Shards int `yaml:"shards"`
-	// CPUs pins writer i to CPUs[i] (fewer entries: the rest unpinned).
+	// CPUs pins the writers of shards 1, 2... to CPUs[0], CPUs[1]...
+	// (fewer entries: the rest unpinned; shard 0 runs on feed.cpu).
 	CPUs []int `yaml:"cpus"`
 	// Map assigns symbols to shards; the others go by xxhash of the
 	// symbol modulo Shards.

@@ -477,11 +477,11 @@ func (c *Config) validateShards() error {
 	if b.Shards < 1 || b.Shards > shard.MaxShards {
 		return bad("book.shards", "%d: want 1 to %d", b.Shards, shard.MaxShards)
 	}
-	if len(b.CPUs) > b.Shards {
-		return bad("book.cpus", "%d CPUs for %d shards", len(b.CPUs), b.Shards)
-	}
 	if len(b.CPUs) > 0 && b.Shards == 1 {
 		return bad("book.cpus", "with one shard the receive loop applies the book: pin it with feed.cpu")
+	}
+	if len(b.CPUs) > b.Shards-1 {
+		return bad("book.cpus", "%d CPUs for the %d writers of %d shards (the receive loop applies shard 0, on feed.cpu)", len(b.CPUs), b.Shards-1, b.Shards)
 	}
 	seen := map[int]bool{}
 	for _, cpu := range b.CPUs {
