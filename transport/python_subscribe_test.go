@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -42,9 +43,29 @@ func python(t *testing.T) string {
 
 // pySubscribe is a run of examples/python/subscribe.py.
 type pySubscribe struct {
-	cmd            *exec.Cmd
-	stdout, stderr bytes.Buffer
-	done           chan error
+	cmd    *exec.Cmd
+	stdout bytes.Buffer
+	stderr lockedBuffer // read while the process runs (waitAccepted)
+	done   chan error
+}
+
+// lockedBuffer is a bytes.Buffer safe to read while a process writes it.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+// Bytes returns a copy of what was written so far.
+func (l *lockedBuffer) Bytes() []byte {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return bytes.Clone(l.b.Bytes())
 }
 
 func startPython(t *testing.T, ctx context.Context, args ...string) *pySubscribe {
@@ -84,7 +105,11 @@ func (p *pySubscribe) wait(t *testing.T, d *daemon) int {
 // fails if one of the processes exits first.
 func waitAccepted(t *testing.T, d *daemon, n uint64, ps ...*pySubscribe) {
 	t.Helper()
-	for d.srv.Stats().Accepted < n {
+	// The server counts a Hello accepted before the client has read the
+	// reply: a signal sent in between finds a client not yet subscribed
+	// (TestPythonSubscriberSignal failed once so). Each client says when
+	// it has subscribed.
+	for !allSubscribed(ps) || d.srv.Stats().Accepted < n {
 		for _, p := range ps {
 			select {
 			case err := <-p.done:
@@ -94,6 +119,16 @@ func waitAccepted(t *testing.T, d *daemon, n uint64, ps ...*pySubscribe) {
 		}
 		time.Sleep(time.Millisecond)
 	}
+}
+
+// allSubscribed reports whether every client has logged its subscription.
+func allSubscribed(ps []*pySubscribe) bool {
+	for _, p := range ps {
+		if !bytes.Contains(p.stderr.Bytes(), []byte("subscribe.py: subscribed to ")) {
+			return false
+		}
+	}
+	return true
 }
 
 // TestPythonSubscriber runs the Python subscriber as a process against the
