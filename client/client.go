@@ -44,15 +44,6 @@ func ParseDepth(s string) (Depth, int, error) {
 	return DepthTopN, n, nil
 }
 
-// ErrRefused is returned (wrapped, with the server's reason) when the
-// server refuses the Hello: a wrong token or an unsupported version. It is
-// final: the client does not retry.
-var ErrRefused = errors.New("client: refused by the server")
-
-// ErrServer is returned (wrapped, with the code and text) when the server
-// sent a ServerError and closed the connection.
-var ErrServer = errors.New("client: server error")
-
 type options struct {
 	token     string
 	name      string
