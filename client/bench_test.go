@@ -249,7 +249,7 @@ func decodeOrders(frame []byte) []orderUpdate {
 // ordersClient returns a client of an Orders subscription to instrument
 // 13 whose mirror holds restingFrame's book.
 func ordersClient(tb testing.TB) *Client {
-	c := &Client{o: options{depth: DepthOrders}, book: NewBook()}
+	c := &Client{o: Options{Depth: DepthOrders}, book: NewBook()}
 	c.book.Reset(13, itch.Alpha8("BENCH"), 'T', false, 0).depth = DepthOrders
 	applyFrame(tb, c, transport.NewFrameReader(0), restingFrame())
 	return c
@@ -318,7 +318,7 @@ func BenchmarkClientApply(b *testing.B) {
 		depth Depth
 	}{{"levels", DepthLevels}, {"top", DepthTop}} {
 		b.Run(d.name, func(b *testing.B) {
-			c := &Client{o: options{depth: d.depth}, book: NewBook()}
+			c := &Client{o: Options{Depth: d.depth}, book: NewBook()}
 			c.book.Reset(13, itch.Alpha8("BENCH"), 'T', false, 0).depth = d.depth
 			r := transport.NewFrameReader(0)
 			run := func() { applyFrame(b, c, r, frame) }
@@ -352,7 +352,7 @@ func TestClientNoAllocs(t *testing.T) {
 		t.Skip("coverage instrumentation allocates")
 	}
 	frame := levelFrame(benchUpdates)
-	c := &Client{o: options{depth: DepthLevels}, book: NewBook()}
+	c := &Client{o: Options{Depth: DepthLevels}, book: NewBook()}
 	r := transport.NewFrameReader(0)
 	run := func() { applyFrame(t, c, r, frame) }
 	run()

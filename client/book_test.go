@@ -166,7 +166,7 @@ func TestOrdersMirror(t *testing.T) {
 	seed := time.Now().UnixNano()
 	t.Logf("seed %d", seed)
 	rng := rand.New(rand.NewPCG(uint64(seed), 0))
-	c := &Client{o: options{depth: DepthOrders}, book: NewBook()}
+	c := &Client{o: Options{Depth: DepthOrders}, book: NewBook()}
 	c.book.Reset(13, itch.Alpha8("TEST"), 'T', false, 0).depth = DepthOrders
 	var refs []uint64
 	next := uint64(1)

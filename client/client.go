@@ -44,67 +44,73 @@ func ParseDepth(s string) (Depth, int, error) {
 	return DepthTopN, n, nil
 }
 
-// ErrRefused is returned (wrapped, with the server's reason) when the
-// server refuses the Hello: a wrong token or an unsupported version. It is
-// final: the client does not retry.
-var ErrRefused = errors.New("client: refused by the server")
-
-// ErrServer is returned (wrapped, with the code and text) when the server
-// sent a ServerError and closed the connection.
-var ErrServer = errors.New("client: server error")
-
-type options struct {
-	token     string
-	name      string
-	symbols   []string
-	locates   []uint16
-	all       bool
-	depth     Depth
-	n         int
-	reconnect bool
-	minWait   time.Duration
-	maxWait   time.Duration
-	dialer    net.Dialer
-	tls       *tls.Config
+// Options configures Dial. Build it with the With functions; Dial starts
+// from the defaults named beside each field.
+type Options struct {
+	// Token is presented in the Hello (the server's transport.token).
+	// Default none.
+	Token string
+	// Name names the client in the server's logs. Default none.
+	Name string
+	// Symbols and Locates are the stocks subscribed to, by symbol and by
+	// ITCH stock locate. The default, without WithSymbols or WithLocates,
+	// is every instrument; WithSymbols() naming none subscribes to none
+	// (Client.Subscribe adds stocks later). A stock not on the feed yet is
+	// subscribed to when it is listed.
+	Symbols []string
+	Locates []uint16
+	some    bool // WithSymbols or WithLocates: not every instrument
+	// Depth is the depth of the subscriptions, Levels the levels per side
+	// for DepthTopN. Default DepthLevels.
+	Depth  Depth
+	Levels int
+	// Reconnect makes Run connect again when the connection is lost,
+	// waiting FirstWait before the first attempt and doubling the wait up
+	// to MaxWait. Default true, 100 ms, 5 s.
+	Reconnect          bool
+	FirstWait, MaxWait time.Duration
+	// TLS, when not nil, makes the connection TLS with this configuration
+	// (its ServerName, when empty, is the address's host). Default nil.
+	TLS *tls.Config
 }
 
 // Option configures Dial.
-type Option func(*options)
+type Option func(*Options)
 
-// WithToken presents token in the Hello.
-func WithToken(token string) Option { return func(o *options) { o.token = token } }
+// WithToken presents token in the Hello (Options.Token).
+func WithToken(token string) Option { return func(o *Options) { o.Token = token } }
 
-// WithName names the client in the server's logs.
-func WithName(name string) Option { return func(o *options) { o.name = name } }
+// WithName names the client in the server's logs (Options.Name).
+func WithName(name string) Option { return func(o *Options) { o.Name = name } }
 
 // WithSymbols subscribes to these stocks (the default is every instrument).
 // A stock not on the feed yet is subscribed to when it is listed.
 func WithSymbols(symbols ...string) Option {
-	return func(o *options) { o.symbols, o.all = append(o.symbols, symbols...), false }
+	return func(o *Options) { o.Symbols, o.some = append(o.Symbols, symbols...), true }
 }
 
 // WithLocates subscribes to these ITCH stock locates.
 func WithLocates(locates ...uint16) Option {
-	return func(o *options) { o.locates, o.all = append(o.locates, locates...), false }
+	return func(o *Options) { o.Locates, o.some = append(o.Locates, locates...), true }
 }
 
 // WithDepth sets the depth of the subscriptions (default DepthLevels); n
 // is the levels per side for DepthTopN.
-func WithDepth(d Depth, n int) Option { return func(o *options) { o.depth, o.n = d, n } }
+func WithDepth(d Depth, n int) Option { return func(o *Options) { o.Depth, o.Levels = d, n } }
 
 // WithReconnect sets the wait before the first reconnection and its
 // ceiling (default 100 ms and 5 s, doubling); WithoutReconnect turns
 // reconnection off.
 func WithReconnect(first, ceiling time.Duration) Option {
-	return func(o *options) { o.reconnect, o.minWait, o.maxWait = true, first, ceiling }
+	return func(o *Options) { o.Reconnect, o.FirstWait, o.MaxWait = true, first, ceiling }
 }
 
 // WithTLS makes the connection TLS with cfg (its ServerName, when empty,
 // is the address's host).
-func WithTLS(cfg *tls.Config) Option { return func(o *options) { o.tls = cfg } }
+func WithTLS(cfg *tls.Config) Option { return func(o *Options) { o.TLS = cfg } }
 
 // WithoutReconnect makes a lost connection end Run with its error.
-func WithoutReconnect() Option { return func(o *options) { o.reconnect = false } }
+func WithoutReconnect() Option { return func(o *Options) { o.Reconnect = false } }
 
 // EventKind says what an Event reports.
 type EventKind uint8
@@ -131,7 +137,7 @@ type Event struct {
 // Close must be called from one goroutine (the one running Run).
 type Client struct {
 	addr    string
-	o       options
+	o       Options
 	conn    net.Conn
 	book    *Book
 	fr      *transport.FrameReader
@@ -152,7 +158,7 @@ type Client struct {
 // Dial connects to the server at addr, says Hello and subscribes as the
 // options say. A refused Hello returns ErrRefused.
 func Dial(ctx context.Context, addr string, opts ...Option) (*Client, error) {
-	c := &Client{addr: addr, o: options{all: true, depth: DepthLevels, reconnect: true, minWait: 100 * time.Millisecond, maxWait: 5 * time.Second},
+	c := &Client{addr: addr, o: Options{Depth: DepthLevels, Reconnect: true, FirstWait: 100 * time.Millisecond, MaxWait: 5 * time.Second},
 		book: NewBook(), buf: make([]byte, 64<<10), enc: transport.NewEncoder(1 << 10), closed: make(chan struct{})}
 	for _, opt := range opts {
 		opt(&c.o)
@@ -196,12 +202,13 @@ func (c *Client) interrupt() {
 
 // connect dials, says Hello, reads the reply and subscribes.
 func (c *Client) connect(ctx context.Context) error {
-	conn, err := c.o.dialer.DialContext(ctx, "tcp", c.addr)
+	var d net.Dialer
+	conn, err := d.DialContext(ctx, "tcp", c.addr)
 	if err != nil {
 		return err
 	}
-	if c.o.tls != nil {
-		cfg := c.o.tls
+	if c.o.TLS != nil {
+		cfg := c.o.TLS
 		if cfg.ServerName == "" {
 			cfg = cfg.Clone()
 			cfg.ServerName, _, _ = net.SplitHostPort(c.addr)
@@ -222,7 +229,7 @@ func (c *Client) connect(ctx context.Context) error {
 	}
 	c.fr, c.seqIn, c.out = transport.NewFrameReader(0), 0, 0
 	c.enc.Begin(c.nextOut())
-	c.enc.Hello(transport.ProtocolVersion, []byte(c.o.token), []byte(c.o.name))
+	c.enc.Hello(transport.ProtocolVersion, []byte(c.o.Token), []byte(c.o.Name))
 	if err := c.send(); err != nil {
 		conn.Close()
 		return err
@@ -251,7 +258,7 @@ func (c *Client) connect(ctx context.Context) error {
 					conn.Close()
 					return fmt.Errorf("%w: %s", ErrRefused, r.Reason())
 				}
-				return c.subscribe(false, c.o.symbols, c.o.locates, c.o.all, c.o.depth, c.o.n)
+				return c.subscribe(false, c.o.Symbols, c.o.Locates, !c.o.some, c.o.Depth, c.o.Levels)
 			case tw.BodyServerError:
 				conn.Close()
 				return serverError(m)
@@ -292,7 +299,7 @@ func (c *Client) send() error {
 // Subscribe adds stocks to the subscription at depth (n levels for
 // DepthTopN); their snapshots follow.
 func (c *Client) Subscribe(symbols []string, depth Depth, n int) error {
-	c.o.symbols = append(c.o.symbols, symbols...)
+	c.o.Symbols = append(c.o.Symbols, symbols...)
 	return c.subscribe(false, symbols, nil, false, depth, n)
 }
 
@@ -348,7 +355,7 @@ func (c *Client) Run(ctx context.Context, fn func(*Event) error) error {
 	stop := context.AfterFunc(ctx, c.interrupt)
 	defer stop()
 	var ev Event
-	wait := c.o.minWait
+	wait := c.o.FirstWait
 	for {
 		err := c.read(ctx, fn, &ev)
 		if err == nil || c.ended || ctx.Err() != nil || c.isClosed() {
@@ -361,7 +368,7 @@ func (c *Client) Run(ctx context.Context, fn func(*Event) error) error {
 		if errors.As(err, &fnErr) {
 			return fnErr.err
 		}
-		if !c.o.reconnect || final(err) {
+		if !c.o.Reconnect || final(err) {
 			return err
 		}
 		c.conn.Close()
@@ -373,7 +380,7 @@ func (c *Client) Run(ctx context.Context, fn func(*Event) error) error {
 				return nil
 			case <-time.After(wait):
 			}
-			wait = min(2*wait, c.o.maxWait)
+			wait = min(2*wait, c.o.MaxWait)
 			cerr := c.connect(ctx)
 			if cerr == nil {
 				break
@@ -384,7 +391,7 @@ func (c *Client) Run(ctx context.Context, fn func(*Event) error) error {
 		}
 		stop()
 		stop = context.AfterFunc(ctx, c.interrupt)
-		wait = c.o.minWait
+		wait = c.o.FirstWait
 		c.orders.reset()
 		if fn != nil {
 			ev = Event{Kind: EventReconnected, Err: err}
@@ -447,7 +454,7 @@ func (c *Client) apply(m *transport.Message) (uint16, error) {
 		v.Init(m.Fields(t))
 		s := v.Stamp(nil)
 		loc := s.Locate()
-		if c.o.depth == DepthTop && c.depthOf(loc) == DepthTop {
+		if c.o.Depth == DepthTop && c.depthOf(loc) == DepthTop {
 			c.book.setTop(loc, byte(v.Side()), v.Price(), v.Shares(), v.OrderCount(), s.FeedSeq())
 		} else {
 			c.book.SetLevel(loc, byte(v.Side()), v.Price(), v.Shares(), v.OrderCount(), s.FeedSeq())
@@ -517,7 +524,7 @@ func (c *Client) depthOf(loc uint16) Depth {
 	if in := c.book.Instrument(loc); in != nil {
 		return in.depth
 	}
-	return c.o.depth
+	return c.o.Depth
 }
 
 // add adds an order of an Orders subscription and its shares to its level.

@@ -31,7 +31,7 @@ func FuzzClientFrames(f *testing.F) {
 			bk.inst[l] = nil
 		}
 		bk.live = bk.live[:0]
-		c := &Client{book: bk, o: options{depth: Depth(depth % 4)}}
+		c := &Client{book: bk, o: Options{Depth: Depth(depth % 4)}}
 		r := transport.NewFrameReader(0)
 		var m transport.Message
 		for len(in) > 0 {

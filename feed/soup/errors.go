@@ -50,3 +50,7 @@ var (
 	// are dropped as duplicates. The connection is kept.
 	ErrResumed = errors.New("soup: server resumed at another sequence number")
 )
+
+// errDrop is returned by a framer callback to close the connection; it never
+// leaves the package.
+var errDrop = errors.New("soup: drop connection")

@@ -427,9 +427,6 @@ type events struct {
 	s *Session
 }
 
-// errDrop closes the connection from a framer callback.
-var errDrop = errors.New("soup: drop connection")
-
 func (e *events) OnOpen(c gnet.Conn) ([]byte, gnet.Action) {
 	s := e.s
 	cs, ok := c.Context().(*conn)

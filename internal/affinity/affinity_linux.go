@@ -13,10 +13,6 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// ErrNoOtherCPU reports that the process may run on no CPU but the one
-// asked for, so its other threads could not be moved off it.
-var ErrNoOtherCPU = errors.New("affinity: the process may run on no other CPU")
-
 // Isolate pins the calling thread to cpu and takes cpu out of the mask of
 // every other thread of the process (a thread that had no other CPU gets
 // the rest of those the process may run on). The caller must have

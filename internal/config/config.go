@@ -170,12 +170,12 @@ func Parse(r io.Reader) (*Config, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	if err := dec.Decode(c); err != nil && !errors.Is(err, io.EOF) {
-		return nil, fmt.Errorf("%w: %s", ErrInvalid, nameKeys(data, err))
+		return nil, yamlError(data, err)
 	}
 	// A second document ("---") would be ignored silently.
 	var more yaml.Node
 	if err := dec.Decode(&more); !errors.Is(err, io.EOF) {
-		return nil, fmt.Errorf("%w: more than one YAML document", ErrInvalid)
+		return nil, fmt.Errorf("%w YAML: more than one document (---)", ErrInvalid)
 	}
 	if err := c.validate(); err != nil {
 		return nil, err
@@ -194,16 +194,52 @@ func Default() *Config {
 }
 
 // lineRE matches the "line N: " that yaml.v3 puts before each error.
-var lineRE = regexp.MustCompile(`line (\d+): `)
+var lineRE = regexp.MustCompile(`^(?:yaml: )?line (\d+): `)
 
-// nameKeys rewrites yaml.v3's "line N: cannot unmarshal ..." errors to name
-// the key at that line ("feed.rerequest.timeout (line N): ...").
-func nameKeys(data []byte, err error) string {
+// unknownRE matches yaml.v3's complaint about a key KnownFields refuses.
+var unknownRE = regexp.MustCompile(`^field \S+ not found in type \S+$`)
+
+// yamlError turns what yaml.v3 says of data into an ErrInvalid naming the
+// key and the fault once: "config: invalid feed.rerequest.timeout (line 3):
+// cannot unmarshal !!str `abc` into time.Duration", "config: invalid
+// feed.nosuch (line 3): unknown key". A syntax error, where no key can be
+// named, reads "config: invalid YAML (line 3): ...". Several faults (yaml.v3
+// reports every field it could not decode) are joined with "; ".
+func yamlError(data []byte, err error) error {
+	msgs := []string{err.Error()}
+	var te *yaml.TypeError
+	if errors.As(err, &te) && len(te.Errors) > 0 {
+		msgs = te.Errors
+	}
+	keys := lineKeys(data)
+	for i, m := range msgs {
+		what := "YAML"
+		if sm := lineRE.FindStringSubmatch(m); sm != nil {
+			line, _ := strconv.Atoi(sm[1])
+			if k, ok := keys[line]; ok {
+				what = k
+			}
+			what += " (line " + sm[1] + ")"
+			m = m[len(sm[0]):]
+		} else {
+			m = strings.TrimPrefix(m, "yaml: ")
+		}
+		if unknownRE.MatchString(m) {
+			m = "unknown key"
+		}
+		msgs[i] = what + ": " + m
+	}
+	return fmt.Errorf("%w %s", ErrInvalid, strings.Join(msgs, "; "))
+}
+
+// lineKeys maps each line of data to the dotted key on it
+// ("feed.rerequest.timeout"); it is empty if data is not well-formed YAML.
+func lineKeys(data []byte) map[int]string {
+	keys := map[int]string{}
 	var root yaml.Node
 	if yaml.Unmarshal(data, &root) != nil {
-		return err.Error()
+		return keys
 	}
-	keys := map[int]string{}
 	var walk func(n *yaml.Node, path string)
 	walk = func(n *yaml.Node, path string) {
 		switch n.Kind {
@@ -226,17 +262,13 @@ func nameKeys(data []byte, err error) string {
 		}
 	}
 	walk(&root, "")
-	return lineRE.ReplaceAllStringFunc(err.Error(), func(m string) string {
-		line, _ := strconv.Atoi(lineRE.FindStringSubmatch(m)[1])
-		if k, ok := keys[line]; ok {
-			return k + " (" + strings.TrimSuffix(m, ": ") + "): "
-		}
-		return m
-	})
+	return keys
 }
 
+// bad reports the value of key refused, and why: "config: invalid
+// feed.recv_buffer: -5 bytes: want 64 KiB to 1 GiB".
 func bad(key, format string, args ...any) error {
-	return fmt.Errorf("%w: %s: %s", ErrInvalid, key, fmt.Sprintf(format, args...))
+	return fmt.Errorf("%w %s: %s", ErrInvalid, key, fmt.Sprintf(format, args...))
 }
 
 // alpha checks a SoupBinTCP or MoldUDP64 Alpha field: at most n

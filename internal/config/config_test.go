@@ -195,6 +195,25 @@ func TestRefusedNamingTheKey(t *testing.T) {
 	}
 }
 
+// TestErrorText checks the whole text of the errors a user reads: the key
+// and the fault, each named once, after ErrInvalid's prefix.
+func TestErrorText(t *testing.T) {
+	for _, c := range []struct{ yaml, want string }{
+		{minimal + "  recv_buffer: -5\n", "config: invalid feed.recv_buffer: -5 bytes: want 64 KiB to 1 GiB"},
+		{minimal + "  nosuch: 3\n", "config: invalid feed.nosuch (line 6): unknown key"},
+		{minimal + "  rerequest: {timeout: abc}\n", "config: invalid feed.rerequest.timeout (line 6): cannot unmarshal !!str `abc` into time.Duration"},
+		{minimal + "  nosuch: 3\n  datagram_size: 9k\n", "config: invalid feed.nosuch (line 6): unknown key; " +
+			"feed.datagram_size (line 7): cannot unmarshal !!str `9k` into int"},
+		{minimal + "  x: y: z\n", "config: invalid YAML (line 6): mapping values are not allowed in this context"},
+		{minimal + "---\nfeed: {}\n", "config: invalid YAML: more than one document (---)"},
+	} {
+		_, err := Parse(strings.NewReader(c.yaml))
+		if !errors.Is(err, ErrInvalid) || err.Error() != c.want {
+			t.Errorf("%q: error %v; want %s", c.yaml[len(minimal)-1:], err, c.want)
+		}
+	}
+}
+
 // TestAccepted checks boundary values that must pass, and that each new
 // key reaches the Config.
 func TestAccepted(t *testing.T) {

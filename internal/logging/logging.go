@@ -9,6 +9,12 @@
 // or "json" (slog's handlers: what a log pipeline wants). The level is a
 // slog.LevelVar, changeable while the daemon runs (the admin listener's
 // /loglevel).
+//
+// A writer that has fields to give as well (the live handler's fault
+// reports: line, fault, count, source) calls WriteAttrs on Writer's value,
+// found by a type assertion to AttrWriter: "text" and "json" records then
+// carry them as fields, beside the line as the message; "plain" prints the
+// line alone, as Write would.
 package logging
 
 import (
@@ -25,6 +31,7 @@ import (
 type Logger struct {
 	L     *slog.Logger
 	Level *slog.LevelVar
+	plain bool // format "plain": a line's attributes are not printed
 }
 
 // New returns a logger writing to w in format ("plain", "text", "json") at
@@ -34,9 +41,10 @@ func New(w io.Writer, format string, level slog.Level) (*Logger, error) {
 	lv.Set(level)
 	opts := &slog.HandlerOptions{Level: lv}
 	var h slog.Handler
+	plain := false
 	switch format {
 	case "", "plain":
-		h = &plainHandler{w: w, level: lv}
+		h, plain = &plainHandler{w: w, level: lv}, true
 	case "text":
 		h = slog.NewTextHandler(w, opts)
 	case "json":
@@ -44,7 +52,7 @@ func New(w io.Writer, format string, level slog.Level) (*Logger, error) {
 	default:
 		return nil, fmt.Errorf("logging: format %q: want plain, text or json", format)
 	}
-	return &Logger{L: slog.New(h), Level: lv}, nil
+	return &Logger{L: slog.New(h), Level: lv, plain: plain}, nil
 }
 
 // ParseLevel reads "debug", "info", "warn" or "error".
@@ -55,16 +63,35 @@ func ParseLevel(s string) (slog.Level, error) {
 }
 
 // Writer returns a writer whose every line becomes a record of component.
-// It is safe for concurrent use.
+// It implements AttrWriter. It is safe for concurrent use.
 func (l *Logger) Writer(component string) io.Writer {
-	return &lineWriter{l: l.L.With("component", component), component: component}
+	return &lineWriter{l: l.L.With("component", component), component: component, plain: l.plain}
+}
+
+// AttrWriter is implemented by Writer's value: a log line with fields.
+type AttrWriter interface {
+	// WriteAttrs logs msg, one line without its newline, as one record
+	// with attrs, at the level msg's words say (as Write does). The
+	// "plain" format prints msg alone, so msg must read well without
+	// them. It allocates: it is for reports, not for every packet.
+	WriteAttrs(msg string, attrs ...slog.Attr)
 }
 
 type lineWriter struct {
 	mu        sync.Mutex
 	l         *slog.Logger
 	component string
+	plain     bool
 	partial   []byte
+}
+
+func (w *lineWriter) WriteAttrs(msg string, attrs ...slog.Attr) {
+	if w.plain {
+		attrs = nil
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.l.LogAttrs(context.Background(), levelOf(msg), msg, attrs...)
 }
 
 func (w *lineWriter) Write(b []byte) (int, error) {

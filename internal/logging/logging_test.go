@@ -47,3 +47,42 @@ func TestFormats(t *testing.T) {
 		t.Error("format xml accepted")
 	}
 }
+
+// TestWriteAttrs: a line written with fields is one record carrying them
+// in the text and JSON formats, at the level its words say; plain prints
+// the line alone, as Write would.
+func TestWriteAttrs(t *testing.T) {
+	for _, format := range []string{"plain", "text", "json"} {
+		var out bytes.Buffer
+		l, err := New(&out, format, slog.LevelInfo)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w, ok := l.Writer("tickwire run").(AttrWriter)
+		if !ok {
+			t.Fatalf("%s: Writer is not an AttrWriter", format)
+		}
+		w.WriteAttrs("warning: line A: 3 datagrams truncated", slog.String("line", "A"), slog.Uint64("count", 3))
+		got := strings.TrimSpace(out.String())
+		switch format {
+		case "plain":
+			if got != "tickwire run: warning: line A: 3 datagrams truncated" {
+				t.Errorf("plain: %q", got)
+			}
+		case "text":
+			if !strings.Contains(got, "level=WARN") || !strings.Contains(got, `msg="warning: line A: 3 datagrams truncated"`) ||
+				!strings.Contains(got, `component="tickwire run" line=A count=3`) {
+				t.Errorf("text: %q", got)
+			}
+		case "json":
+			var r struct {
+				Level, Msg, Component, Line string
+				Count                       uint64
+			}
+			if err := json.Unmarshal([]byte(got), &r); err != nil || r.Level != "WARN" || r.Msg != "warning: line A: 3 datagrams truncated" ||
+				r.Component != "tickwire run" || r.Line != "A" || r.Count != 3 {
+				t.Errorf("json: %+v %v: %s", r, err, got)
+			}
+		}
+	}
+}

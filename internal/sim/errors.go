@@ -11,4 +11,7 @@ var (
 	// ErrSnapshotSeq reports a snapshot point outside the history: next
 	// must lie in [1, Len()+1].
 	ErrSnapshotSeq = errors.New("sim: snapshot sequence number outside the history")
+	// errSoupClose stops framing a SoupBinTCP connection that is to be
+	// closed; it never leaves the package.
+	errSoupClose = errors.New("sim: soup connection closed")
 )

@@ -263,9 +263,6 @@ func (e *soupEvents) OnClose(c gnet.Conn, _ error) gnet.Action {
 	return gnet.None
 }
 
-// errSoupClose stops framing a connection that is to be closed.
-var errSoupClose = errors.New("sim: soup connection closed")
-
 func (e *soupEvents) OnTraffic(c gnet.Conn) gnet.Action {
 	sc, ok := c.Context().(*soupConn)
 	if !ok {

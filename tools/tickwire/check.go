@@ -33,12 +33,15 @@ func checkCmd(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "tickwire check: --config FILE is required")
 		return 2
 	}
+	// config.Load's errors name the file already; checkRuntime's do not.
 	cfg, err := config.Load(*cfgPath)
 	if err == nil {
-		err = checkRuntime(cfg)
+		if err = checkRuntime(cfg); err != nil {
+			err = fmt.Errorf("%s: %w", *cfgPath, err)
+		}
 	}
 	if err != nil {
-		fmt.Fprintf(stderr, "tickwire check: %s: %v\n", *cfgPath, err)
+		fmt.Fprintf(stderr, "tickwire check: %v\n", err)
 		return 1
 	}
 	fmt.Fprintf(stdout, "tickwire check: %s: ok\n", *cfgPath)

@@ -10,7 +10,8 @@ import (
 )
 
 // TestCheck: tickwire check passes the example configuration, and fails,
-// exit 1 naming the key, on a bad value and on a port already taken.
+// exit 1 naming the key, on a bad value, an unknown key and a port already
+// taken; the file is named once.
 func TestCheck(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end with processes")
@@ -34,6 +35,7 @@ func TestCheck(t *testing.T) {
 		{"admin port taken", lines + fmt.Sprintf("admin: {listen: %s}\n", taken.Addr()), 1, "admin.listen"},
 		{"bad value", lines + "  recv_buffer: -5\n", 1, "feed.recv_buffer"},
 		{"no interface", strings.Replace(lines, "interface: lo", "interface: nosuch0", 1), 1, "feed.interface"},
+		{"unknown key", lines + "  nosuch: 3\n", 1, "config: invalid feed.nosuch (line 5): unknown key"},
 	} {
 		path := "../../tickwire.example.yaml"
 		if tc.yaml != "" {
@@ -49,6 +51,9 @@ func TestCheck(t *testing.T) {
 		}
 		if code != tc.code || !strings.Contains(string(out), tc.want) {
 			t.Errorf("%s: exit %d, want %d naming %s:\n%s", tc.name, code, tc.code, tc.want, out)
+		}
+		if n := strings.Count(string(out), path); n != 1 {
+			t.Errorf("%s: the file is named %d times, want once:\n%s", tc.name, n, out)
 		}
 	}
 }

@@ -27,7 +27,6 @@ package ring
 
 import (
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"math/bits"
 	"sync/atomic"
@@ -38,9 +37,6 @@ const HeaderLen = 8
 
 // padTag marks a padding record, never returned to readers.
 const padTag = ^uint32(0)
-
-// ErrLapped says the writer overwrote records the reader had not read yet.
-var ErrLapped = errors.New("ring: reader lapped by the writer")
 
 // Ring is a single-writer, multi-reader record buffer.
 type Ring struct {
