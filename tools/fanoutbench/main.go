@@ -7,7 +7,10 @@
 //
 // Usage:
 //
-//	fanoutbench [-quick] [-subs 64] [-instruments 300] [-idle 10000]
+//	fanoutbench [-quick] [-subs 64] [-instruments 300] [-idle 10000] [-json FILE]
+//
+// With -json FILE it also writes the figures and the targets' verdicts to
+// FILE as a report.Fanout, for tools/benchtable.
 package main
 
 import (
@@ -16,6 +19,8 @@ import (
 	"os"
 	"syscall"
 	"time"
+
+	"github.com/tickwire/tickwire/tools/benchtable/report"
 )
 
 // config is one run's sizes and durations.
@@ -51,6 +56,7 @@ func main() {
 	rate := flag.Int("rate", 0, "paced rate of the latency runs, per second (default 20,000)")
 	batch := flag.Int("batch", 0, "ITCH messages per Flush in the unpaced run (default 32)")
 	loops := flag.Int("loops", 0, "the server's event loops (default 1)")
+	jsonOut := flag.String("json", "", "also write the figures to this `FILE` as JSON (for tools/benchtable)")
 	flag.Parse()
 	c = defaults(*quick)
 	for _, o := range []struct{ dst, v *int }{{&c.subs, subs}, {&c.instruments, inst}, {&c.idle, idle}, {&c.rate, rate}, {&c.batch, batch}, {&c.loops, loops}} {
@@ -64,11 +70,17 @@ func main() {
 		os.Exit(1)
 	}
 	t.print(os.Stdout)
+	if *jsonOut != "" {
+		if err := report.Write(*jsonOut, t.report()); err != nil {
+			fmt.Fprintln(os.Stderr, "fanoutbench:", err)
+			os.Exit(1)
+		}
+	}
 }
 
 // run measures both systems and returns the table.
 func run(c config) (*table, error) {
-	t := &table{cfg: c, loadBefore: loadAvg()}
+	t := &table{cfg: c, loadBefore: report.LoadAvg()}
 	t.notes = append(t.notes, raiseNoFile(c))
 	start := time.Now()
 	n, err := runNATS(c, t.logf)
@@ -80,7 +92,7 @@ func run(c config) (*table, error) {
 		return nil, fmt.Errorf("tickwire: %w", err)
 	}
 	t.nats, t.tw = n, w
-	t.elapsed = time.Since(start)
+	t.elapsed, t.loadAfter = time.Since(start), report.LoadAvg()
 	return t, nil
 }
 

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/tickwire/tickwire/tools/benchtable/report"
 )
 
 // table is the run's results, printed side by side.
@@ -15,7 +17,8 @@ type table struct {
 	cfg        config
 	nats, tw   *result
 	notes      []string
-	loadBefore string
+	loadBefore float64 // the 1-minute load average before the run, and after
+	loadAfter  float64
 	elapsed    time.Duration
 }
 
@@ -64,24 +67,60 @@ func slow(d time.Duration, action string) string {
 	return fmt.Sprintf("%s after %s", action, dur(int64(d)))
 }
 
-// met are the targets of issue 9, in order.
-func (t *table) met() []string {
+// checks are the targets of issue 9, in order, with what tickwire measured.
+func (t *table) checks() []report.Check {
 	n, w := t.nats, t.tw
-	return []string{
-		fmt.Sprintf("fan-out >= 2x NATS: %.2fx, %s", w.delivered/n.delivered, yes(w.delivered >= 2*n.delivered)),
-		fmt.Sprintf("nothing lost by any subscriber: %s", yes(strings.HasPrefix(w.lost, "none"))),
-		fmt.Sprintf("book to decoded p99 <= 1 ms: %s", yes(w.lat.n > 0 && w.lat.p99 <= 1e6)),
-		fmt.Sprintf("book to bytes written p50 <= 5 us: %s; p99 <= 50 us: %s", yes(w.wrote.n > 0 && w.wrote.p50 <= 5e3), yes(w.wrote.n > 0 && w.wrote.p99 <= 50e3)),
-		fmt.Sprintf("idle connection <= 8 KiB (Go heap+stacks after GC): %s; by RSS before GC: %s", yes(w.idle.n > 0 && w.idle.goBytes <= 8<<10), yes(w.idle.n > 0 && w.idle.rssBytes <= 8<<10)),
-		fmt.Sprintf("stalled subscriber conflated or cut off <= 1 s after it stops reading: %s", yes(w.slowAfter >= 0 && w.slowAfter <= time.Second)),
+	us := func(q quantiles, ns int64) string {
+		if q.n == 0 {
+			return "-"
+		}
+		return fmt.Sprintf("%.1f", float64(ns)/1e3)
 	}
+	perConn := func(b float64) string {
+		if w.idle.n == 0 {
+			return "-"
+		}
+		return fmt.Sprintf("%.1f", b/1024)
+	}
+	stalled := "-"
+	if w.slowAfter >= 0 {
+		stalled = fmt.Sprintf("%.2f", w.slowAfter.Seconds())
+	}
+	return []report.Check{
+		{What: "fan-out, tickwire / NATS delivered", Unit: "x", Measured: fmt.Sprintf("%.2f", w.delivered/n.delivered), Target: ">= 2", Met: w.delivered >= 2*n.delivered},
+		{What: "lost by any subscriber", Unit: "", Measured: w.lost, Target: "none", Met: strings.HasPrefix(w.lost, "none")},
+		{What: "book to decoded p99", Unit: "us", Measured: us(w.lat, w.lat.p99), Target: "<= 1000", Met: w.lat.n > 0 && w.lat.p99 <= 1e6},
+		{What: "book to bytes written p50", Unit: "us", Measured: us(w.wrote, w.wrote.p50), Target: "<= 5", Met: w.wrote.n > 0 && w.wrote.p50 <= 5e3},
+		{What: "book to bytes written p99", Unit: "us", Measured: us(w.wrote, w.wrote.p99), Target: "<= 50", Met: w.wrote.n > 0 && w.wrote.p99 <= 50e3},
+		{What: "idle connection, Go heap+stacks after GC", Unit: "KiB/conn", Measured: perConn(w.idle.goBytes), Target: "<= 8", Met: w.idle.n > 0 && w.idle.goBytes <= 8<<10},
+		{What: "idle connection, RSS before GC", Unit: "KiB/conn", Measured: perConn(w.idle.rssBytes), Target: "<= 8", Met: w.idle.n > 0 && w.idle.rssBytes <= 8<<10},
+		{What: "stalled subscriber conflated or cut off after it stops reading", Unit: "s", Measured: stalled, Target: "<= 1", Met: w.slowAfter >= 0 && w.slowAfter <= time.Second},
+	}
+}
+
+// report is the run's figures for tools/benchtable.
+func (t *table) report() *report.Fanout {
+	c := t.cfg
+	return &report.Fanout{Subscribers: c.subs, Instruments: c.instruments, Rate: c.rate, Idle: c.idle, Loops: c.loops,
+		GOMAXPROCS: runtime.GOMAXPROCS(0), ElapsedSeconds: t.elapsed.Seconds(), LoadBefore: t.loadBefore, LoadAfter: t.loadAfter,
+		NATS: t.nats.report(), Tickwire: t.tw.report(), Checks: t.checks()}
+}
+
+// report is one system's figures for tools/benchtable.
+func (r *result) report() report.FanoutSystem {
+	q := func(q quantiles) report.Quantiles {
+		return report.Quantiles{P50: q.p50, P99: q.p99, Max: q.max, N: q.n}
+	}
+	return report.FanoutSystem{Delivered: r.delivered, Published: r.published, Lost: r.lost, Decoded: q(r.lat), Wrote: q(r.wrote),
+		IdleConns: r.idle.n, IdleGo: r.idle.goBytes, IdleRSS: r.idle.rssBytes, IdleErr: r.idleErr,
+		SlowAfterSeconds: r.slowAfter.Seconds(), SlowAction: r.slowAction}
 }
 
 func (t *table) print(out io.Writer) {
 	c, n, w := t.cfg, t.nats, t.tw
 	fmt.Fprintf(out, "fan-out on loopback, %d subscribers of all %d instruments/subjects, GOMAXPROCS=%d, %d CPUs, %s, run took %s\n",
 		c.subs, c.instruments, runtime.GOMAXPROCS(0), runtime.NumCPU(), runtime.Version(), t.elapsed.Round(time.Second))
-	fmt.Fprintf(out, "load average before / after: %s / %s (other processes share the machine)\n", t.loadBefore, loadAvg())
+	fmt.Fprintf(out, "load average before / after: %.2f / %.2f (other processes share the machine)\n", t.loadBefore, t.loadAfter)
 	fmt.Fprintf(out, "paced runs: %d/s in packets every %v\nNATS: embedded nats-server v2.15.3, nats.go v1.56.0, %d-byte messages, each subscriber on bench.*\n", c.rate, tick, natsMsgSize)
 	fmt.Fprintf(out, "tickwire: book.Book -> transport.Publisher -> gnet server (%d loop(s)) -> client.Dial at DepthTop; 1 update (LevelChanged) per ITCH message, %d messages per Flush unpaced\n\n", c.loops, c.batch)
 	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
@@ -105,13 +144,24 @@ func (t *table) print(out io.Writer) {
 	tw.Flush()
 	fmt.Fprintln(out)
 	fmt.Fprintln(out, "targets (issue 9):")
-	for _, m := range t.met() {
-		fmt.Fprintln(out, "  "+m)
+	for _, m := range t.checks() {
+		fmt.Fprintf(out, "  %s: %s (target %s), %s\n", m.What, withUnit(m.Measured, m.Unit), withUnit(m.Target, m.Unit), yes(m.Met))
 	}
 	for _, s := range t.notes {
 		fmt.Fprintln(out, "note: "+s)
 	}
 	fmt.Fprintln(out, "note: bytes written is the oldest update of each write, counted for every frame of it (an upper bound per update)")
+}
+
+// withUnit is v followed by its unit.
+func withUnit(v, unit string) string {
+	switch {
+	case unit == "" || v == "-":
+		return v
+	case unit == "x":
+		return v + unit
+	}
+	return v + " " + unit
 }
 
 func idleCell(r *result, goHeap bool) string {
@@ -122,13 +172,4 @@ func idleCell(r *result, goHeap bool) string {
 		return kib(r.idle.goBytes)
 	}
 	return kib(r.idle.rssBytes)
-}
-
-// loadAvg is the 1-minute load average, from /proc/loadavg.
-func loadAvg() string {
-	b, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return "?"
-	}
-	return strings.Fields(string(b))[0]
 }

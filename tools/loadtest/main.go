@@ -13,11 +13,18 @@
 // in the kernel (socket buffer full) and had gaps:
 //
 //	go run ./tools/loadtest -flood -packets 1000000 -pps 80000 -runs 6 -poll epoll,busy
+//
+// With -json FILE (not with -flood) it also writes every run, with the
+// handler's per-stage latencies from its exit summary, and the loss-free
+// rates to FILE as a report.Live, for tools/benchtable. `make bench` runs a
+// short form: 2,000,000 messages at a few rates, 1400-byte packets, busy
+// poll, a few subscribers.
 package main
 
 import (
 	"flag"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -26,6 +33,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/tickwire/tickwire/internal/admin"
+	"github.com/tickwire/tickwire/tools/benchtable/report"
 )
 
 func main() {
@@ -41,6 +51,7 @@ func main() {
 		packets  = flag.Int("packets", 1_000_000, "flood: datagrams per line per run")
 		pps      = flag.Float64("pps", 80_000, "flood: datagrams per second per line")
 		runs     = flag.Int("runs", 6, "flood: runs per poll mode and receive buffer")
+		jsonOut  = flag.String("json", "", "also write the runs to this `FILE` as JSON (for tools/benchtable; not with -flood)")
 	)
 	flag.IntVar(&subscribers, "subscribers", 0, "subscribers of every instrument attached to the handler (transport), each mirror compared with the handler's books")
 	flag.StringVar(&subDepth, "depth", "levels", "the subscribers' depth: orders or levels (mirrors compared), top or N (counted)")
@@ -64,7 +75,11 @@ func main() {
 		}
 		return
 	}
-	if err := run(*tickwire, *messages, *rates, *payloads, *polls, *recvBufs, *dir); err != nil {
+	rep, err := run(*tickwire, *messages, *rates, *payloads, *polls, *recvBufs, *dir)
+	if err == nil && *jsonOut != "" {
+		err = report.Write(*jsonOut, rep)
+	}
+	if err != nil {
 		fmt.Fprintf(os.Stderr, "loadtest: %v\n", err)
 		os.Exit(1)
 	}
@@ -95,12 +110,19 @@ func genSession(tickwire, dir string, messages int) (string, error) {
 	return session, nil
 }
 
-func run(tickwire string, messages int, rates, payloads, polls, recvBufs, dir string) error {
+// run plays the session at each rate for each packet size and poll mode,
+// prints the runs and returns them.
+func run(tickwire string, messages int, rates, payloads, polls, recvBufs, dir string) (*report.Live, error) {
+	rep := &report.Live{Messages: messages, Subscribers: subscribers, LoadBefore: report.LoadAvg()}
+	if subscribers > 0 {
+		rep.Depth = subDepth
+	}
 	session, err := genSession(tickwire, dir, messages)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	recvBuf := strings.Split(recvBufs, ",")[0]
+	rep.RecvBuffer = recvBuf
 	if subscribers > 0 {
 		fmt.Printf("%d subscribers of every instrument at depth %s attached, in a process of their own at nice %d; the handler's event loops at nice %d\n", subscribers, subDepth, subNice, loopNice)
 	}
@@ -109,21 +131,28 @@ func run(tickwire string, messages int, rates, payloads, polls, recvBufs, dir st
 	for _, payload := range strings.Split(payloads, ",") {
 		for _, poll := range strings.Split(polls, ",") {
 			best := 0.0
+			size, _ := strconv.Atoi(payload)
 			for _, r := range strings.Split(rates, ",") {
 				res, err := once(tickwire, session, dir, payload, poll, r, recvBuf)
 				if err != nil {
-					return err
+					return nil, err
 				}
 				fmt.Printf("%-8s %-6s %12s %12.0f %10d %6d %10s %10s %10s %10s %s\n", payload, poll, r, res.sent,
 					res.drops, res.gaps, res.lat[0], res.lat[1], res.lat[2], res.lat[3], res.subs)
-				if res.drops == 0 && res.gaps == 0 && !res.subsBad && res.sent > best {
+				lossFree := res.drops == 0 && res.gaps == 0 && !res.subsBad
+				if lossFree && res.sent > best {
 					best = res.sent
 				}
+				asked, _ := strconv.ParseFloat(r, 64)
+				rep.Runs = append(rep.Runs, report.LiveRun{Payload: size, Poll: poll, Rate: asked, Sent: res.sent, Drops: res.drops,
+					Gaps: res.gaps, Subscribers: res.subs, SubscribersBad: res.subsBad, LossFree: lossFree, Stages: res.stages})
 			}
 			fmt.Printf("  -> %s B packets, %s: highest loss-free rate %.2f M msg/s\n", payload, poll, best/1e6)
+			rep.LossFree = append(rep.LossFree, report.LossFree{Payload: size, Poll: poll, Rate: best})
 		}
 	}
-	return nil
+	rep.LoadAfter = report.LoadAvg()
+	return rep, nil
 }
 
 type result struct {
@@ -135,6 +164,7 @@ type result struct {
 	lat         [4]string
 	subs        string // the subscribers' outcome
 	subsBad     bool   // a subscriber failed or was cut off, or its mirror differs (a conflation is not a fault)
+	stages      []admin.Stage
 }
 
 func once(tickwire, session, dir, payload, poll, rate, recvBuf string) (result, error) {
@@ -215,11 +245,53 @@ book: {orders: 262144, instruments: 1024}
 	if m := reLatency.FindStringSubmatch(out); m != nil {
 		copy(res.lat[:], m[1:5])
 	}
+	res.stages = parseStages(out)
 	if !strings.Contains(out, "session     ended") {
 		res.gaps++ // the handler did not account for the whole session
 	}
 	res.subs, res.subsBad = att.finish()
 	return res, nil
+}
+
+// parseStages reads back the per-stage table the handler's exit summary
+// ends with (admin.WriteStages: the stages /stats serves, in microseconds
+// to one decimal); nil when out has none.
+func parseStages(out string) []admin.Stage {
+	_, table, ok := strings.Cut(out, "stage (us)")
+	if !ok {
+		return nil
+	}
+	var stages []admin.Stage
+	for _, line := range strings.Split(table, "\n")[1:] {
+		st, ok := parseStage(strings.Fields(line))
+		if !ok {
+			break
+		}
+		stages = append(stages, st)
+	}
+	return stages
+}
+
+// parseStage reads one row of the stage table: name, count, then p50,
+// p90, p99, p99.9, p99.99 and max in microseconds.
+func parseStage(f []string) (admin.Stage, bool) {
+	st := admin.Stage{}
+	if len(f) != 8 {
+		return st, false
+	}
+	st.Name = f[0]
+	var err error
+	if st.Count, err = strconv.ParseInt(f[1], 10, 64); err != nil {
+		return st, false
+	}
+	for i, dst := range []*int64{&st.P50, &st.P90, &st.P99, &st.P999, &st.P9999, &st.MaxNs} {
+		us, err := strconv.ParseFloat(f[2+i], 64)
+		if err != nil {
+			return st, false
+		}
+		*dst = int64(math.Round(us * 1e3))
+	}
+	return st, true
 }
 
 // runFlood plays packets datagrams per line at pps datagrams per second per

@@ -11,7 +11,9 @@
 //     against the generator's expected books.
 //
 // It prints the best wall time of each, the ratio to its floor, messages per
-// second and the peak resident memory of the tickwire process.
+// second and the peak resident memory of the tickwire process. With -json
+// FILE it writes the same figures (and -gobench's headline figures) to FILE
+// as a report.Replay, for tools/benchtable.
 package main
 
 import (
@@ -28,6 +30,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/tickwire/tickwire/tools/benchtable/report"
 )
 
 func main() {
@@ -41,17 +45,29 @@ func main() {
 		dir         = flag.String("dir", filepath.Join(os.TempDir(), "tickwire-bench"), "cache directory for generated sessions")
 		runs        = flag.Int("runs", 5, "runs of each case (the best is reported)")
 		gobench     = flag.String("gobench", "", "go test -bench output to summarise in the headline table")
+		jsonOut     = flag.String("json", "", "also write the figures to this `FILE` as JSON (for tools/benchtable)")
 	)
 	flag.Parse()
-	if *gobench != "" {
-		if err := headlines(*gobench); err != nil {
-			fmt.Fprintf(os.Stderr, "replaybench: %v\n", err)
-			os.Exit(1)
-		}
-	}
-	if err := bench(*tickwire, *messages, *instruments, *dir, *runs); err != nil {
+	fail := func(err error) {
 		fmt.Fprintf(os.Stderr, "replaybench: %v\n", err)
 		os.Exit(1)
+	}
+	var heads []report.Headline
+	if *gobench != "" {
+		var err error
+		if heads, err = headlines(*gobench); err != nil {
+			fail(err)
+		}
+	}
+	rep, err := bench(*tickwire, *messages, *instruments, *dir, *runs)
+	if err != nil {
+		fail(err)
+	}
+	if *jsonOut != "" {
+		rep.Headlines = heads
+		if err := report.Write(*jsonOut, rep); err != nil {
+			fail(err)
+		}
 	}
 }
 
@@ -60,9 +76,11 @@ type result struct {
 	maxRSS int64 // bytes
 }
 
-func bench(tickwire string, messages, instruments int, dir string, runs int) error {
+// bench measures the replays, prints them and returns them.
+func bench(tickwire string, messages, instruments int, dir string, runs int) (*report.Replay, error) {
+	loadBefore := report.LoadAvg()
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
+		return nil, err
 	}
 	base := filepath.Join(dir, fmt.Sprintf("yardstick-%d-%d", messages, instruments))
 	raw, pcap, books := base+".itch", base+".pcap", base+".books.jsonl"
@@ -74,74 +92,72 @@ func bench(tickwire string, messages, instruments int, dir string, runs int) err
 			"-seed", "42", "-batch", "1s", "-format", "pcap", "-link", "ether", "-o", pcap, "-itch", raw, "-books", books+".tmp")
 		cmd.Stderr = os.Stderr
 		if err := cmd.Run(); err != nil {
-			return fmt.Errorf("generating %s: %w", base, err)
+			return nil, fmt.Errorf("generating %s: %w", base, err)
 		}
 		if err := os.Rename(books+".tmp", books); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	want, err := os.ReadFile(books)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	self, err := os.Executable()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	out := filepath.Join(dir, "books.out.jsonl")
-	type row struct {
-		name, floorName string
-		shards          int
-		floor, tw       result
-		target          float64
-	}
-	var rows []row
+	rep := &report.Replay{Messages: messages, Instruments: instruments, Runs: runs, GOMAXPROCS: runtime.GOMAXPROCS(0),
+		Floor: "replaybench's own Go loops (floor-raw, floor-pcap), run as processes of their own", LoadBefore: loadBefore}
 	for _, c := range []struct {
-		name, file, floor string
-		shards            int
-		target            float64
+		name, format, file, floor string
+		shards                    int
+		target                    float64
 	}{
-		{"raw ITCH file", raw, "floor-raw", 1, 1.5},
-		{"raw ITCH file", raw, "floor-raw", 2, 1.2},
-		{"A/B Ethernet pcap", pcap, "floor-pcap", 1, 1.3},
-		{"A/B Ethernet pcap", pcap, "floor-pcap", 2, 1.3},
+		{"raw ITCH file", "raw", raw, "floor-raw", 1, 1.5},
+		{"raw ITCH file", "raw", raw, "floor-raw", 2, 1.2},
+		{"A/B Ethernet pcap", "pcap", pcap, "floor-pcap", 1, 1.3},
+		{"A/B Ethernet pcap", "pcap", pcap, "floor-pcap", 2, 1.3},
 	} {
 		fl, err := best(runs, self, c.floor, c.file)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		tw, err := best(runs, tickwire, "replay", "-q", "-shards", fmt.Sprint(c.shards), "-books", out, c.file)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		got, err := os.ReadFile(out)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if !bytes.Equal(got, want) {
-			return fmt.Errorf("%s: books differ from the generator's expected books (%s vs %s)", c.name, out, books)
+			return nil, fmt.Errorf("%s: books differ from the generator's expected books (%s vs %s)", c.name, out, books)
 		}
-		rows = append(rows, row{c.name, c.floor, c.shards, fl, tw, c.target})
+		rep.Cases = append(rep.Cases, report.ReplayCase{Input: c.name, Format: c.format, Shards: c.shards, Floor: c.floor,
+			FloorSeconds: fl.wall.Seconds(), TickwireSeconds: tw.wall.Seconds(), Ratio: tw.wall.Seconds() / fl.wall.Seconds(),
+			Target: c.target, MessagesPerSec: float64(messages) / tw.wall.Seconds(), PeakRSSBytes: tw.maxRSS})
 	}
 	fi, _ := os.Stat(raw)
 	fp, _ := os.Stat(pcap)
 	fmt.Printf("\nwhole-process replay, %d messages over %d instruments (raw %.0f MB, pcap %.0f MB), best of %d, GOMAXPROCS=%d, books exact\n",
 		messages, instruments, float64(fi.Size())/1e6, float64(fp.Size())/1e6, runs, runtime.GOMAXPROCS(0))
 	fmt.Printf("%-20s %6s %-11s %9s %11s %7s %8s %11s %12s\n", "input", "shards", "floor", "floor s", "tickwire s", "ratio", "target", "M msg/s", "peak RSS MiB")
-	for _, r := range rows {
-		fmt.Printf("%-20s %6d %-11s %9.3f %11.3f %7.2f %8.2f %11.1f %12.1f\n", r.name, r.shards, r.floorName,
-			r.floor.wall.Seconds(), r.tw.wall.Seconds(), r.tw.wall.Seconds()/r.floor.wall.Seconds(), r.target,
-			float64(messages)/r.tw.wall.Seconds()/1e6, float64(r.tw.maxRSS)/(1<<20))
+	for _, r := range rep.Cases {
+		fmt.Printf("%-20s %6d %-11s %9.3f %11.3f %7.2f %8.2f %11.1f %12.1f\n", r.Input, r.Shards, r.Floor,
+			r.FloorSeconds, r.TickwireSeconds, r.Ratio, r.Target, r.MessagesPerSec/1e6, float64(r.PeakRSSBytes)/(1<<20))
 	}
-	return nil
+	rep.RawBytes, rep.PcapBytes = fi.Size(), fp.Size()
+	rep.LoadAfter = report.LoadAvg()
+	return rep, nil
 }
 
 // headlines prints the per-message figures of a go test -bench output file
-// next to the targets they answer to.
-func headlines(path string) error {
+// next to the targets they answer to, and returns them.
+func headlines(path string) ([]report.Headline, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	// metric returns the value reported with unit by the first benchmark
 	// whose name starts with name.
@@ -186,15 +202,19 @@ func headlines(path string) error {
 	fmt.Printf("\nheadline figures (%s)\n", path)
 	fmt.Printf("%-38s %12s %-13s %s\n", "what", "measured", "unit", "target")
 	defer fmt.Printf("(live loss-free rates and latency percentiles: make load)\n")
+	var heads []report.Headline
 	for _, r := range rows {
+		h := report.Headline{What: r.what, Bench: r.bench, Unit: r.unit, Target: r.target}
+		heads = append(heads, h)
 		v, ok := metric(r.bench, r.unit)
 		if !ok {
 			fmt.Printf("%-38s %12s %-13s %s\n", r.what, "-", r.unit, r.target)
 			continue
 		}
+		heads[len(heads)-1].Value = &v
 		fmt.Printf("%-38s %12.2f %-13s %s\n", r.what, v, r.unit, r.target)
 	}
-	return nil
+	return heads, nil
 }
 
 // best runs a command runs times and returns its fastest wall time and its
