@@ -4,9 +4,11 @@ import (
 	"runtime"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/tickwire/tickwire/book"
 	"github.com/tickwire/tickwire/internal/affinity"
+	"github.com/tickwire/tickwire/internal/latency"
 	"github.com/tickwire/tickwire/replay"
 )
 
@@ -82,6 +84,47 @@ func (g *Group) Run(paths []string, pin bool, progress func(records uint64)) err
 		}
 	}
 	return nil
+}
+
+// RecordLatency makes the shards record the latency stages
+// (LatencyStageNames), each its own: the wall-time ones on every shard, the
+// capture-time ones, with ITCH timestamps in loc, on shard 0 alone (every
+// shard reads the same input). Call it before Run.
+func (g *Group) RecordLatency(loc *time.Location) {
+	for i, p := range g.P {
+		p.RecordLatency(loc, i == 0)
+	}
+}
+
+// Latency returns the stages recorded since RecordLatency, the shards'
+// histograms merged (a packet's wall-time stages are counted once per
+// shard), or nil without RecordLatency. Call it once Run has returned: it
+// publishes the shards' histograms, which their goroutines no longer touch.
+func (g *Group) Latency() *LatencyReport {
+	if g.P[0].lat == nil {
+		return nil
+	}
+	rep := &LatencyReport{}
+	sum := latency.NewEmpty()
+	for i, name := range LatencyStageNames {
+		sum.Reset()
+		for _, p := range g.P {
+			if h := p.lat.stages[i]; h != nil {
+				h.Publish()
+				h.MergeInto(sum)
+			}
+		}
+		rep.Stages = append(rep.Stages, LatencyStage{Name: name, Quantiles: latency.QuantilesOf(sum)})
+	}
+	if c := g.P[0].lat.cap; c != nil {
+		ex := &rep.Stages[StageExchangeToCapture]
+		rep.InRange, rep.Early, rep.Late, rep.Day = uint64(ex.Count), c.early, c.late, c.day
+		if c.early+c.late > rep.InRange {
+			ex.Quantiles = latency.Quantiles{}
+		}
+		rep.Unfilled = c.unfilled + uint64(len(c.holes))
+	}
+	return rep
 }
 
 // owner returns the pipeline that owns stock locate l.

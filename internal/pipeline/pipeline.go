@@ -162,6 +162,8 @@ type Pipeline struct {
 
 	snapshots uint64 // snapshot messages applied (Snapshot)
 	restarts  uint64
+
+	lat *recorder // latency stages (RecordLatency), nil: none recorded
 }
 
 // New returns a pipeline for cfg.
@@ -423,7 +425,10 @@ func (p *Pipeline) Datagram(input int, d *replay.Datagram) {
 		p.st.ForeignLines++
 		return
 	}
-	p.arb.Packet(line, d.Time, pkt)
+	v = p.arb.Packet(line, d.Time, pkt)
+	if p.lat != nil {
+		p.lat.packet(line, d.Time, pkt, v)
+	}
 }
 
 // Packet feeds one UDP payload received on line (a socket's) through
@@ -472,7 +477,10 @@ func (p *Pipeline) feedHeld(h feed.Held[Line], live bool) {
 	if live {
 		p.arb.Packet(h.Src.Input, h.At, h.Payload)
 	} else if l := p.line(h.Src.Input, h.Src.Dst); l >= 0 {
-		p.arb.Packet(l, h.At, h.Payload)
+		v := p.arb.Packet(l, h.At, h.Payload)
+		if p.lat != nil {
+			p.lat.captured(l, h.At, h.Payload, v)
+		}
 	} else {
 		p.st.ForeignLines++
 	}
@@ -641,6 +649,9 @@ const progressEvery = 1 << 16
 func (p *Pipeline) ReplayPackets(m *replay.Merger, progress func(records uint64)) error {
 	var d replay.Datagram
 	var n uint64
+	if p.lat != nil {
+		p.lat.begin()
+	}
 	for {
 		input, err := m.Next(&d)
 		if err != nil {
@@ -684,6 +695,9 @@ func (p *Pipeline) confirmLast() {
 func (p *Pipeline) ReplayMessages(r *replay.ITCHReader, progress func(records uint64)) error {
 	var batch [256][]byte
 	var mine [256]uint8
+	if p.lat != nil {
+		p.lat.begin()
+	}
 	for {
 		n, err := r.NextBatch(batch[:])
 		if err != nil {
@@ -705,6 +719,9 @@ func (p *Pipeline) ReplayMessages(r *replay.ITCHReader, progress func(records ui
 			for _, i := range mine[:k] {
 				p.apply(p.seq+uint64(i)+1, batch[i])
 			}
+		}
+		if p.lat != nil {
+			p.lat.done()
 		}
 		before := p.seq
 		p.seq += uint64(n)
