@@ -43,7 +43,7 @@ lint:
 LOAD_BENCH ?= -messages 2000000 -rates 5e5,1e6,0 -payloads 1400 -poll busy -subscribers 8
 bench: build
 	rm -f bin/bench.txt bin/replay.json bin/live.json bin/fanout.json
-	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./codec/... ./feed/... ./book/ ./replay/ ./internal/pipeline/ ./transport/ | tee bin/bench.txt
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./codec/... ./feed/... ./book/... ./replay/ ./internal/pipeline/ ./transport/ | tee bin/bench.txt
 	-$(GO) run ./tools/replaybench -tickwire bin/tickwire -gobench bin/bench.txt -json bin/replay.json
 	-$(GO) run ./tools/loadtest -tickwire bin/tickwire $(LOAD_BENCH) -json bin/live.json
 	-$(GO) run ./tools/fanoutbench -json bin/fanout.json

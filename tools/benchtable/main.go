@@ -141,6 +141,11 @@ func (in *inputs) goBenchRows() []row {
 		{"book", "book bytes per live order", "book", "BenchmarkApply", "B/live-order"},
 		{"book", "5 M live orders, sized", "book", "BenchmarkMemoryAtPeak/sized", "MiB"},
 		{"book", "5 M live orders, grown", "book", "BenchmarkMemoryAtPeak/grown", "MiB"},
+		{"book", "live books, 1 shard (the receive loop applies them)", "book/shard", "BenchmarkShards/shards=1", "msgs/s"},
+		{"book", "live books, 2 shards (the receive loop and 1 writer)", "book/shard", "BenchmarkShards/shards=2", "msgs/s"},
+		{"book", "live books, 4 shards (the receive loop and 3 writers)", "book/shard", "BenchmarkShards/shards=4", "msgs/s"},
+		{"book", "live books, 1 shard, changes to a listener", "book/shard", "BenchmarkShards/shards=1/listener", "msgs/s"},
+		{"book", "live books, 2 shards, changes merged to a listener", "book/shard", "BenchmarkShards/shards=2/listener", "msgs/s"},
 	}
 	var rs []row
 	for _, s := range specs {
@@ -326,7 +331,7 @@ func (in *inputs) print(w io.Writer) {
 func (in *inputs) notes() []string {
 	var ns []string
 	if in.replay != nil {
-		ns = append(ns, fmt.Sprintf("replay: best of %d runs; the floors are %s", in.replay.Runs, in.replay.Floor))
+		ns = append(ns, fmt.Sprintf("replay: medians of %d runs; the floors are %s", in.replay.Runs, in.replay.Floor))
 	}
 	if l := in.live; l != nil {
 		ns = append(ns, fmt.Sprintf("live: tools/loadtest, %s messages a run; latencies from the handler's exit summary (its /stats stages); targets from the issue (README, live)", thousands(float64(l.Messages))))

@@ -37,14 +37,15 @@ func TestParseGoBench(t *testing.T) {
 		want            float64
 		ok              bool
 	}{
-		{"codec/itch", "BenchmarkDecode/shuffled", "ns/msg", 12.81, true},
-		{"codec/itch", "BenchmarkDecode/grouped", "ns/msg", 4.878, true},
+		{"codec/itch", "BenchmarkDecode/shuffled", "ns/msg", 16.89, true},
+		{"codec/itch", "BenchmarkDecode/grouped", "ns/msg", 7.632, true},
 		{"codec/itch", "BenchmarkDecode/shuffled", "allocs/op", 0, true},
 		{"book", "BenchmarkApply", "B/live-order", 44, true},
-		{"book", "BenchmarkApplyLive/200000", "ns/msg", 74.75, true},
+		{"book", "BenchmarkApplyLive/200000", "ns/msg", 94.3, true},
+		{"book/shard", "BenchmarkShards/shards=2", "msgs/s", 6345314, true},
 		{"internal/pipeline", "BenchmarkDecodeBook", "live-orders", 27014, true},
 		// transport has a BenchmarkDecode of its own: packages are told apart.
-		{"transport", "BenchmarkDecode", "ns/update", 24.70, true},
+		{"transport", "BenchmarkDecode", "ns/update", 27.94, true},
 		{"codec/itch", "BenchmarkDecode", "ns/update", 0, false},
 		{"book", "BenchmarkApply/nothing", "ns/msg", 0, false},
 		{"tch", "BenchmarkDecode/shuffled", "ns/msg", 0, false}, // whole path elements, not a suffix of one

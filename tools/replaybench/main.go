@@ -1,16 +1,19 @@
 // Command replaybench measures whole-process replays of a generated yardstick
-// session against floor loops, as `make bench` reports them.
+// session against the C floor programs of ../shared/floors, as `make bench`
+// reports them.
 //
 // It generates (once, cached) one session of -messages messages over
 // -instruments instruments as a raw ITCH file and as an A/B Ethernet pcap,
 // then times, as separate processes, each several times:
 //
-//   - floor-raw:  read the raw file whole and walk its length prefixes;
-//   - floor-pcap: walk the pcap records and drop A/B duplicates by sequence;
+//   - floor (floor.c): read the raw file whole and walk its length prefixes;
+//   - floor_pcap (floor_pcap.c): walk the pcap records and drop A/B
+//     duplicates by sequence;
 //   - tickwire replay --books of each file, with exact books, checked
 //     against the generator's expected books.
 //
-// It prints the best wall time of each, the ratio to its floor, messages per
+// each tickwire run alternating with its floor's. It prints the median wall
+// time of each, the ratio to its floor, messages per
 // second and the peak resident memory of the tickwire process. With -json
 // FILE it writes the same figures (and -gobench's headline figures) to FILE
 // as a report.Replay, for tools/benchtable.
@@ -18,7 +21,6 @@ package main
 
 import (
 	"bytes"
-	"encoding/binary"
 	"flag"
 	"fmt"
 	"os"
@@ -35,15 +37,13 @@ import (
 )
 
 func main() {
-	if len(os.Args) == 3 && (os.Args[1] == "floor-raw" || os.Args[1] == "floor-pcap") {
-		os.Exit(floor(os.Args[1], os.Args[2]))
-	}
 	var (
 		tickwire    = flag.String("tickwire", "bin/tickwire", "tickwire binary to measure")
 		messages    = flag.Int("messages", 3_000_000, "messages in the yardstick session")
 		instruments = flag.Int("instruments", 300, "instruments in the yardstick session")
 		dir         = flag.String("dir", filepath.Join(os.TempDir(), "tickwire-bench"), "cache directory for generated sessions")
-		runs        = flag.Int("runs", 5, "runs of each case (the best is reported)")
+		runs        = flag.Int("runs", 5, "runs of each case, alternating with its floor (the medians are reported)")
+		floors      = flag.String("floors", "../shared/floors", "`DIR` of the C floor programs (floor.c, floor_pcap.c), built here with cc -O2")
 		gobench     = flag.String("gobench", "", "go test -bench output to summarise in the headline table")
 		jsonOut     = flag.String("json", "", "also write the figures to this `FILE` as JSON (for tools/benchtable)")
 	)
@@ -59,7 +59,7 @@ func main() {
 			fail(err)
 		}
 	}
-	rep, err := bench(*tickwire, *messages, *instruments, *dir, *runs)
+	rep, err := bench(*tickwire, *messages, *instruments, *dir, *floors, *runs)
 	if err != nil {
 		fail(err)
 	}
@@ -77,7 +77,7 @@ type result struct {
 }
 
 // bench measures the replays, prints them and returns them.
-func bench(tickwire string, messages, instruments int, dir string, runs int) (*report.Replay, error) {
+func bench(tickwire string, messages, instruments int, dir, floors string, runs int) (*report.Replay, error) {
 	loadBefore := report.LoadAvg()
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
@@ -102,28 +102,30 @@ func bench(tickwire string, messages, instruments int, dir string, runs int) (*r
 	if err != nil {
 		return nil, err
 	}
-	self, err := os.Executable()
-	if err != nil {
-		return nil, err
+	floorBin := map[string]string{}
+	for _, f := range []string{"floor", "floor_pcap"} {
+		bin := filepath.Join(dir, f)
+		cmd := exec.Command("cc", "-O2", "-o", bin, filepath.Join(floors, f+".c"))
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return nil, fmt.Errorf("building the C floor %s from %s (-floors): %v\n%s", f, floors, err, out)
+		}
+		floorBin[f] = bin
 	}
 	out := filepath.Join(dir, "books.out.jsonl")
 	rep := &report.Replay{Messages: messages, Instruments: instruments, Runs: runs, GOMAXPROCS: runtime.GOMAXPROCS(0),
-		Floor: "replaybench's own Go loops (floor-raw, floor-pcap), run as processes of their own", LoadBefore: loadBefore}
+		Floor: "the C floors of " + floors + " (floor.c, floor_pcap.c; cc -O2), run as processes alternating with tickwire's, medians", LoadBefore: loadBefore}
 	for _, c := range []struct {
 		name, format, file, floor string
 		shards                    int
 		target                    float64
 	}{
-		{"raw ITCH file", "raw", raw, "floor-raw", 1, 1.5},
-		{"raw ITCH file", "raw", raw, "floor-raw", 2, 1.2},
-		{"A/B Ethernet pcap", "pcap", pcap, "floor-pcap", 1, 1.3},
-		{"A/B Ethernet pcap", "pcap", pcap, "floor-pcap", 2, 1.3},
+		{"raw ITCH file", "raw", raw, "floor", 1, 1.5},
+		{"raw ITCH file", "raw", raw, "floor", 2, 1.2},
+		{"A/B Ethernet pcap", "pcap", pcap, "floor_pcap", 1, 1.3},
+		{"A/B Ethernet pcap", "pcap", pcap, "floor_pcap", 2, 1.2},
 	} {
-		fl, err := best(runs, self, c.floor, c.file)
-		if err != nil {
-			return nil, err
-		}
-		tw, err := best(runs, tickwire, "replay", "-q", "-shards", fmt.Sprint(c.shards), "-books", out, c.file)
+		fl, tw, err := alternate(runs, []string{floorBin[c.floor], c.file},
+			[]string{tickwire, "replay", "-q", "-shards", fmt.Sprint(c.shards), "-books", out, c.file})
 		if err != nil {
 			return nil, err
 		}
@@ -140,7 +142,7 @@ func bench(tickwire string, messages, instruments int, dir string, runs int) (*r
 	}
 	fi, _ := os.Stat(raw)
 	fp, _ := os.Stat(pcap)
-	fmt.Printf("\nwhole-process replay, %d messages over %d instruments (raw %.0f MB, pcap %.0f MB), best of %d, GOMAXPROCS=%d, books exact\n",
+	fmt.Printf("\nwhole-process replay, %d messages over %d instruments (raw %.0f MB, pcap %.0f MB), medians of %d runs alternating with the C floors, GOMAXPROCS=%d, books exact\n",
 		messages, instruments, float64(fi.Size())/1e6, float64(fp.Size())/1e6, runs, runtime.GOMAXPROCS(0))
 	fmt.Printf("%-20s %6s %-11s %9s %11s %7s %8s %11s %12s\n", "input", "shards", "floor", "floor s", "tickwire s", "ratio", "target", "M msg/s", "peak RSS MiB")
 	for _, r := range rep.Cases {
@@ -217,89 +219,35 @@ func headlines(path string) ([]report.Headline, error) {
 	return heads, nil
 }
 
-// best runs a command runs times and returns its fastest wall time and its
-// largest peak resident set.
-func best(runs int, name string, args ...string) (result, error) {
-	var walls []time.Duration
-	var rss int64
+// alternate runs the floor and tickwire's command one after the other,
+// runs times, and returns the median wall time of each (and tickwire's
+// largest peak resident set): the two see the same state of the machine.
+func alternate(runs int, floor, tw []string) (fl, t result, err error) {
+	var fw, tww []time.Duration
 	for i := 0; i < runs; i++ {
-		cmd := exec.Command(name, args...)
-		cmd.Stderr = os.Stderr
-		start := time.Now()
-		if err := cmd.Run(); err != nil {
-			return result{}, fmt.Errorf("%s %v: %w", name, args, err)
-		}
-		walls = append(walls, time.Since(start))
-		if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok && ru.Maxrss*1024 > rss {
-			rss = ru.Maxrss * 1024
+		for _, c := range []struct {
+			args  []string
+			walls *[]time.Duration
+			res   *result
+		}{{floor, &fw, &fl}, {tw, &tww, &t}} {
+			cmd := exec.Command(c.args[0], c.args[1:]...)
+			cmd.Stderr = os.Stderr
+			start := time.Now()
+			if err := cmd.Run(); err != nil {
+				return fl, t, fmt.Errorf("%v: %w", c.args, err)
+			}
+			*c.walls = append(*c.walls, time.Since(start))
+			if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok && ru.Maxrss*1024 > c.res.maxRSS {
+				c.res.maxRSS = ru.Maxrss * 1024
+			}
 		}
 	}
-	sort.Slice(walls, func(i, j int) bool { return walls[i] < walls[j] })
-	return result{walls[0], rss}, nil
+	fl.wall, t.wall = median(fw), median(tww)
+	return fl, t, nil
 }
 
-// floor runs a floor loop as its own process: the least work that touches
-// every message, so that the ratio measures what tickwire adds.
-func floor(kind, path string) int {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	var n, sum uint64
-	if kind == "floor-raw" {
-		for off := 0; off+2 <= len(data); {
-			l := int(binary.BigEndian.Uint16(data[off:]))
-			if off+2+l > len(data) {
-				break
-			}
-			sum += uint64(data[off+2])
-			n++
-			off += 2 + l
-		}
-	} else {
-		n, sum = walkPcap(data)
-	}
-	if n == 0 || sum == 0 {
-		fmt.Fprintf(os.Stderr, "%s: %s: no messages walked\n", kind, path)
-		return 1
-	}
-	return 0
-}
-
-// walkPcap walks a little-endian pcap of Ethernet/IPv4/UDP/MoldUDP64 frames
-// without VLAN tags or IP options, dropping packets already seen by sequence.
-func walkPcap(data []byte) (n, sum uint64) {
-	next := uint64(1)
-	for off := 24; off+16 <= len(data); {
-		incl := int(binary.LittleEndian.Uint32(data[off+8:]))
-		if off+16+incl > len(data) {
-			break
-		}
-		rec := data[off+16 : off+16+incl]
-		off += 16 + incl
-		if len(rec) < 14+20+8+20 || rec[12] != 0x08 || rec[13] != 0x00 || rec[23] != 17 {
-			continue
-		}
-		mold := rec[14+20+8:]
-		seq := binary.BigEndian.Uint64(mold[10:])
-		count := uint64(binary.BigEndian.Uint16(mold[18:]))
-		if count == 0 || count == 0xFFFF || seq+count <= next || seq > next {
-			continue
-		}
-		p := mold[20:]
-		for i := uint64(0); i < count && len(p) >= 2; i++ {
-			l := int(binary.BigEndian.Uint16(p))
-			if 2+l > len(p) {
-				break
-			}
-			if seq+i >= next {
-				sum += uint64(p[2])
-				n++
-			}
-			p = p[2+l:]
-		}
-		next = seq + count
-	}
-	return n, sum
+// median returns the median of ds (the lower of the middle two).
+func median(ds []time.Duration) time.Duration {
+	sort.Slice(ds, func(i, j int) bool { return ds[i] < ds[j] })
+	return ds[(len(ds)-1)/2]
 }

@@ -42,7 +42,7 @@ type ReplayCase struct {
 	Input           string  `json:"input"`  // as printed: "raw ITCH file", "A/B Ethernet pcap"
 	Format          string  `json:"format"` // "raw" or "pcap"
 	Shards          int     `json:"shards"`
-	Floor           string  `json:"floor"` // the floor loop: floor-raw, floor-pcap
+	Floor           string  `json:"floor"` // the floor program: floor (floor.c), floor_pcap (floor_pcap.c)
 	FloorSeconds    float64 `json:"floor_seconds"`
 	TickwireSeconds float64 `json:"tickwire_seconds"`
 	Ratio           float64 `json:"ratio"`  // TickwireSeconds / FloorSeconds
