@@ -66,7 +66,7 @@ func (g *Group) Run(paths []string, pin bool, progress func(records uint64)) err
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if pin && len(g.P) > 1 {
+			if pin && (len(g.P) > 1 || p.Books() != nil) {
 				runtime.LockOSThread()
 				defer runtime.UnlockOSThread()
 				// Failure (a restricted cpuset) leaves the thread
@@ -77,6 +77,9 @@ func (g *Group) Run(paths []string, pin bool, progress func(records uint64)) err
 		}()
 	}
 	wg.Wait()
+	for _, p := range g.P {
+		p.Close() // sharded books: their writers are done, the books readable
+	}
 	g.Format = formats[0]
 	for _, err := range errs {
 		if err != nil {

@@ -124,7 +124,11 @@ func (g *Group) WriteSummary(w io.Writer, s Summary) {
 	fmt.Fprintln(w)
 	locates := g.Locates()
 	an := g.Anomalies()
-	fmt.Fprintf(w, "book        %d instruments, %d live orders, %d anomalies; %d shard(s)\n", len(locates), g.LiveOrders(), an.Total(), len(g.P))
+	shards := fmt.Sprintf("%d shard(s)", len(g.P))
+	if b := g.P[0].Books(); b != nil {
+		shards = fmt.Sprintf("%d shard(s) fed through rings by one reader", b.Shards())
+	}
+	fmt.Fprintf(w, "book        %d instruments, %d live orders, %d anomalies; %s\n", len(locates), g.LiveOrders(), an.Total(), shards)
 	var crossed []string
 	for _, l := range locates {
 		if b := g.Book(l); b.Crossed(l) {

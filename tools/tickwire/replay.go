@@ -36,7 +36,8 @@ func replayCmd(args []string, stdout, stderr io.Writer) int {
 		maxJump     = fs.Uint64("max-jump", pipeline.DefaultMaxJump, "drop a packet starting this many messages beyond all known, unless another line corroborates it (0: off)")
 		quiet       = fs.Bool("q", false, "print no summary")
 		cpuprofile  = fs.String("cpuprofile", "", "write a CPU profile to `FILE`")
-		shards      = fs.Int("shards", runtime.NumCPU(), "book shards, each on its own pinned thread reading the whole input and owning locate mod N")
+		shards      = fs.Int("shards", runtime.NumCPU(), "book shards, each on its own pinned thread owning a share of the instruments (see --split)")
+		split       = fs.String("split", "read", "how shards share the input: read (each reads and arbitrates the whole input, applying locate mod N) or ring (one reader frames and arbitrates once and hands each shard its messages through a ring, as the live handler's book.shards)")
 		lat         = fs.Bool("latency", false, "record per-stage latency (capture time: exchange_to_capture, line_lag, gap_fill; wall time: decode, book, end_to_end) and print its percentiles")
 		tz          = fs.String("tz", "America/New_York", "with --latency: the exchange's time `ZONE`, whose midnight ITCH timestamps count from")
 	)
@@ -86,6 +87,20 @@ func replayCmd(args []string, stdout, stderr io.Writer) int {
 			return 1
 		}
 		defer pprof.StopCPUProfile()
+	}
+	switch *split {
+	case "read":
+	case "ring":
+		if *shards > 1 {
+			cfg.Writers.Shards = *shards
+			for i := 1; i < *shards; i++ {
+				cfg.Writers.CPUs = append(cfg.Writers.CPUs, i%runtime.NumCPU())
+			}
+			*shards = 1
+		}
+	default:
+		fmt.Fprintf(stderr, "tickwire replay: --split %q: read or ring\n", *split)
+		return 2
 	}
 	if *shards < 1 || *shards > 64 {
 		fmt.Fprintf(stderr, "tickwire replay: --shards %d: must be 1 to 64\n", *shards)

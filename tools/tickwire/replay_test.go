@@ -242,25 +242,31 @@ func TestSampleCaptureProcess(t *testing.T) {
 }
 
 // TestReplayShards: the books and the summary's counts are the same for any
-// number of book shards (each shard reads the input, owns locate mod N).
+// number of book shards, whether each shard reads the input and owns
+// locate mod N (--split read) or one reader hands each shard its messages
+// through a ring (--split ring).
 func TestReplayShards(t *testing.T) {
 	dir := t.TempDir()
 	capture, want := filepath.Join(dir, "s.pcapng"), filepath.Join(dir, "want.jsonl")
 	genRun(t, append([]string{"-messages", "30000", "-instruments", "70", "-seed", "21", "-format", "pcapng",
 		"-o", capture, "-books", want}, impaired...)...)
 	var summaries []string
-	for _, n := range []string{"1", "2", "3", "7"} {
-		got := filepath.Join(dir, "got"+n+".jsonl")
-		code, out, errs := replayRun(t, "-shards", n, "-top", "0", "-books", got, capture)
+	for _, n := range []string{"1", "2", "3", "7", "ring 2", "ring 5"} {
+		split := "read"
+		if s, ok := strings.CutPrefix(n, "ring "); ok {
+			split, n = "ring", s
+		}
+		got := filepath.Join(dir, "got"+split+n+".jsonl")
+		code, out, errs := replayRun(t, "-split", split, "-shards", n, "-top", "0", "-books", got, capture)
 		if code != 0 {
-			t.Fatalf("-shards %s: exit %d: %s", n, code, errs)
+			t.Fatalf("-split %s -shards %s: exit %d: %s", split, n, code, errs)
 		}
 		sameBooks(t, got, want)
 		// Drop the timing line and the shard count; everything else must agree.
 		var keep []string
 		for _, l := range strings.Split(out, "\n") {
 			if !strings.HasPrefix(l, "messages ") {
-				keep = append(keep, regexp.MustCompile(`; \d+ shard\(s\)`).ReplaceAllString(l, ""))
+				keep = append(keep, regexp.MustCompile(`; \d+ shard\(s\)`).ReplaceAllString(strings.TrimSuffix(l, " fed through rings by one reader"), ""))
 			}
 		}
 		summaries = append(summaries, strings.Join(keep, "\n"))
@@ -272,6 +278,9 @@ func TestReplayShards(t *testing.T) {
 	}
 	if code, _, _ := replayRun(t, "-shards", "0", capture); code != 2 {
 		t.Errorf("-shards 0: exit %d, want 2", code)
+	}
+	if code, _, _ := replayRun(t, "-split", "both", capture); code != 2 {
+		t.Errorf("-split both: exit %d, want 2", code)
 	}
 }
 
