@@ -36,7 +36,8 @@ var benchFiles = map[string]func() []byte{
 }
 
 // BenchmarkPacketReader reads 100k UDP datagrams per iteration from memory
-// and from a file (the temp dir, tmpfs on most CI machines).
+// and from a file (the temp dir, tmpfs on most CI machines), and from
+// memory with WithVerifyChecksums (verify).
 func BenchmarkPacketReader(b *testing.B) {
 	for _, name := range []string{"1400B", "100B"} {
 		data := benchFiles[name]()
@@ -44,7 +45,7 @@ func BenchmarkPacketReader(b *testing.B) {
 		if err := os.WriteFile(path, data, 0o644); err != nil {
 			b.Fatal(err)
 		}
-		for _, src := range []string{"mem", "file"} {
+		for _, src := range []string{"mem", "file", "verify"} {
 			b.Run(name+"/"+src, func(b *testing.B) {
 				b.SetBytes(int64(len(data)))
 				b.ReportAllocs()
@@ -53,9 +54,12 @@ func BenchmarkPacketReader(b *testing.B) {
 				for b.Loop() {
 					var f *File
 					var err error
-					if src == "mem" {
+					switch src {
+					case "mem":
 						f, err = NewFile(bytes.NewReader(data), "bench.pcap")
-					} else {
+					case "verify":
+						f, err = NewFile(bytes.NewReader(data), "bench.pcap", WithVerifyChecksums(true))
+					default:
 						f, err = Open(path)
 					}
 					if err != nil {

@@ -56,14 +56,14 @@ type File struct {
 // pcapng, gzip, or raw ITCH. A gzip file may hold raw ITCH (FormatITCHGzip)
 // or a pcap or pcapng capture (Format reports which, Gzip reports true);
 // multi-member gzip files are read to the end. The file header (pcap) or
-// first section header (pcapng) is read and checked. Errors other than
-// os.Open's are *Error values.
-func Open(path string) (*File, error) {
+// first section header (pcapng) is read and checked. opts configure the
+// PacketReader (see Options). Errors other than os.Open's are *Error values.
+func Open(path string, opts ...Option) (*File, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
-	file, err := newFile(f, path, defaultBufSize)
+	file, err := newFile(f, path, defaultBufSize, opts...)
 	if err != nil {
 		f.Close()
 		return nil, err
@@ -74,8 +74,8 @@ func Open(path string) (*File, error) {
 
 // NewFile is Open for content read from r, reported as path in errors.
 // Close does not close r.
-func NewFile(r io.Reader, path string) (*File, error) {
-	return newFile(r, path, defaultBufSize)
+func NewFile(r io.Reader, path string, opts ...Option) (*File, error) {
+	return newFile(r, path, defaultBufSize, opts...)
 }
 
 // gzipReader marks decompression failures with ErrGzip.
@@ -90,8 +90,12 @@ func (g gzipReader) Read(p []byte) (int, error) {
 }
 
 // newFile detects the format of r with a read buffer of bufSize bytes.
-func newFile(r io.Reader, path string, bufSize int) (*File, error) {
+func newFile(r io.Reader, path string, bufSize int, opts ...Option) (*File, error) {
 	f := &File{path: path}
+	var o Options
+	for _, opt := range opts {
+		opt(&o)
+	}
 	var magic [2]byte
 	n, err := io.ReadFull(r, magic[:])
 	if err != nil && err != io.EOF && err != io.ErrUnexpectedEOF {
@@ -125,14 +129,14 @@ func newFile(r io.Reader, path string, bufSize int) (*File, error) {
 	switch m {
 	case magicLEMicro, magicBEMicro, magicLENano, magicBENano:
 		f.format = FormatPcap
-		pr := &PacketReader{s: s, path: path}
+		pr := &PacketReader{s: s, path: path, opts: o}
 		if err := pr.readPcapHeader(); err != nil {
 			return nil, err
 		}
 		f.packets = pr
 	case magicNG:
 		f.format = FormatPcapNG
-		pr := &PacketReader{s: s, path: path, ng: true}
+		pr := &PacketReader{s: s, path: path, ng: true, opts: o}
 		if err := pr.readSHB(); err != nil {
 			return nil, err
 		}

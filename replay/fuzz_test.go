@@ -226,13 +226,22 @@ func FuzzLink(f *testing.F) {
 	f.Fuzz(func(t *testing.T, sel uint8, be bool, frame []byte) {
 		lt := linkOrder[int(sel)%len(linkOrder)]
 		var d Datagram
-		k := decodeFrame(lt, be, frame, &d)
+		var h headers
+		k := decodeFrame(lt, be, frame, &d, &h)
 		if k >= numKinds {
 			t.Fatalf("kind %d", k)
+		}
+		if got, want := ^fold(sum(0, frame)), refChecksum(frame); got != want {
+			t.Fatalf("checksum %#04x, want %#04x", got, want)
 		}
 		if k != kindUDP {
 			return
 		}
+		if len(h.udp) != len(d.Payload)+8 || h.ip != nil && len(h.ip) < 20 {
+			t.Fatalf("headers of %d and %d bytes for a payload of %d", len(h.ip), len(h.udp), len(d.Payload))
+		}
+		h.verify(false)
+		h.verify(true)
 		if !d.Src.Addr().IsValid() || !d.Dst.Addr().IsValid() || d.Src.Addr().Is4() != d.Dst.Addr().Is4() {
 			t.Fatalf("addresses %v -> %v", d.Src, d.Dst)
 		}

@@ -65,8 +65,46 @@ func udpHdr(sport, dport uint16, payload []byte) []byte {
 	return append(b, payload...)
 }
 
+// refChecksum is the Internet checksum of the concatenated parts, word by
+// word as RFC 1071 describes it (a reference for the reader's).
+func refChecksum(parts ...[]byte) uint16 {
+	b := bytes.Join(parts, nil)
+	var s uint32
+	for i := 0; i < len(b); i += 2 {
+		w := uint32(b[i]) << 8
+		if i+1 < len(b) {
+			w |= uint32(b[i+1])
+		}
+		s += w
+		s = s&0xFFFF + s>>16
+	}
+	return ^uint16(s)
+}
+
+// setUDPChecksum fills in the UDP checksum of the IPv4 or IPv6 packet ip
+// (no IPv4 options, no IPv6 extension headers), 0 sent as 0xFFFF.
+func setUDPChecksum(ip []byte) []byte {
+	var pseudo, udp []byte
+	if ip[0]>>4 == 4 {
+		udp = ip[20:]
+		pseudo = append(append([]byte{}, ip[12:20]...), 0, 17)
+	} else {
+		udp = ip[40:]
+		pseudo = append(append([]byte{}, ip[8:40]...), 0, 0, 0, 0, 0, 0, 0, 17)
+	}
+	pseudo = binary.BigEndian.AppendUint16(pseudo, uint16(len(udp)))
+	udp[6], udp[7] = 0, 0
+	c := refChecksum(pseudo, udp)
+	if c == 0 {
+		c = 0xFFFF
+	}
+	binary.BigEndian.PutUint16(udp[6:], c)
+	return ip
+}
+
 // ipv4Hdr returns an IPv4 packet with the given options (padded to 4 by
-// the caller), flags+fragment-offset field, protocol and body.
+// the caller), flags+fragment-offset field, protocol and body, its header
+// checksum filled in.
 func ipv4Hdr(src, dst netip.Addr, proto byte, opts []byte, frag uint16, body []byte) []byte {
 	ihl := 20 + len(opts)
 	b := []byte{0x40 | byte(ihl/4), 0}
@@ -78,12 +116,13 @@ func ipv4Hdr(src, dst netip.Addr, proto byte, opts []byte, frag uint16, body []b
 	b = append(b, s[:]...)
 	b = append(b, d[:]...)
 	b = append(b, opts...)
+	binary.BigEndian.PutUint16(b[10:], refChecksum(b))
 	return append(b, body...)
 }
 
-// udp4 returns an IPv4/UDP packet from src to dst.
+// udp4 returns an IPv4/UDP packet from src to dst, checksums filled in.
 func udp4(src, dst netip.AddrPort, payload []byte) []byte {
-	return ipv4Hdr(src.Addr(), dst.Addr(), 17, nil, 0x4000, udpHdr(src.Port(), dst.Port(), payload))
+	return setUDPChecksum(ipv4Hdr(src.Addr(), dst.Addr(), 17, nil, 0x4000, udpHdr(src.Port(), dst.Port(), payload)))
 }
 
 // ipv6Hdr returns an IPv6 packet whose body starts with next header nh.
@@ -97,9 +136,9 @@ func ipv6Hdr(src, dst netip.Addr, nh byte, body []byte) []byte {
 	return append(b, body...)
 }
 
-// udp6 returns an IPv6/UDP packet from src to dst.
+// udp6 returns an IPv6/UDP packet from src to dst, its checksum filled in.
 func udp6(src, dst netip.AddrPort, payload []byte) []byte {
-	return ipv6Hdr(src.Addr(), dst.Addr(), 17, udpHdr(src.Port(), dst.Port(), payload))
+	return setUDPChecksum(ipv6Hdr(src.Addr(), dst.Addr(), 17, udpHdr(src.Port(), dst.Port(), payload)))
 }
 
 // ether returns an Ethernet II frame with the given VLAN tag protocol IDs

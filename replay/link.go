@@ -48,17 +48,18 @@ func linkFor(v uint32) (linkType, bool) {
 type kind uint8
 
 const (
-	kindUDP       kind = iota // a UDP datagram, returned by Next
-	kindARP                   // EtherType 0x0806
-	kindLLC                   // IEEE 802.3 frame: length field instead of an EtherType
-	kindOtherLink             // other EtherTypes, SLL protocols, NULL/LOOP families
-	kindTCP                   // IP protocol 6
-	kindICMP                  // IP protocol 1 or IPv6 next header 58
-	kindIGMP                  // IP protocol 2
-	kindOtherIP               // any other IP protocol, ESP, No Next Header
-	kindFragment              // IPv4 or IPv6 fragment (not reassembled)
-	kindTruncated             // record ends before its headers or datagram do
-	kindMalformed             // inconsistent header fields
+	kindUDP         kind = iota // a UDP datagram, returned by Next
+	kindARP                     // EtherType 0x0806
+	kindLLC                     // IEEE 802.3 frame: length field instead of an EtherType
+	kindOtherLink               // other EtherTypes, SLL protocols, NULL/LOOP families
+	kindTCP                     // IP protocol 6
+	kindICMP                    // IP protocol 1 or IPv6 next header 58
+	kindIGMP                    // IP protocol 2
+	kindOtherIP                 // any other IP protocol, ESP, No Next Header
+	kindFragment                // IPv4 or IPv6 fragment (not reassembled)
+	kindTruncated               // record ends before its headers or datagram do
+	kindMalformed               // inconsistent header fields
+	kindBadChecksum             // a UDP datagram dropped for its checksum (Options.VerifyChecksums)
 	numKinds
 )
 
@@ -77,24 +78,25 @@ const (
 // order of the capturing host (the file's or section's), needed by
 // LINKTYPE_NULL only. For kindUDP it sets d.Src, d.Dst and d.Payload (a
 // subslice of frame bounded by the IP and UDP lengths, its capacity cut to
-// its length); otherwise d is left untouched.
-func decodeFrame(lt linkType, hostBE bool, f []byte, d *Datagram) kind {
+// its length) and h to what its checksums cover; otherwise d and h are left
+// untouched.
+func decodeFrame(lt linkType, hostBE bool, f []byte, d *Datagram, h *headers) kind {
 	switch lt {
 	case linkEthernet:
 		if len(f) < 14 {
 			return kindTruncated
 		}
-		return decodeEther(f, binary.BigEndian.Uint16(f[12:]), 14, d)
+		return decodeEther(f, binary.BigEndian.Uint16(f[12:]), 14, d, h)
 	case linkSLL:
 		if len(f) < 16 {
 			return kindTruncated
 		}
-		return decodeEther(f, binary.BigEndian.Uint16(f[14:]), 16, d)
+		return decodeEther(f, binary.BigEndian.Uint16(f[14:]), 16, d, h)
 	case linkSLL2:
 		if len(f) < 20 {
 			return kindTruncated
 		}
-		return decodeEther(f, binary.BigEndian.Uint16(f[0:]), 20, d)
+		return decodeEther(f, binary.BigEndian.Uint16(f[0:]), 20, d, h)
 	case linkNull, linkLoop:
 		if len(f) < 4 {
 			return kindTruncated
@@ -112,9 +114,9 @@ func decodeFrame(lt linkType, hostBE bool, f []byte, d *Datagram) kind {
 		}
 		switch fam {
 		case 2: // AF_INET everywhere
-			return decodeIPv4(f[4:], d)
+			return decodeIPv4(f[4:], d, h)
 		case 24, 28, 30: // AF_INET6 on NetBSD/OpenBSD, FreeBSD, Darwin
-			return decodeIPv6(f[4:], d)
+			return decodeIPv6(f[4:], d, h)
 		}
 		return kindOtherLink
 	case linkRaw:
@@ -123,22 +125,22 @@ func decodeFrame(lt linkType, hostBE bool, f []byte, d *Datagram) kind {
 		}
 		switch f[0] >> 4 {
 		case 4:
-			return decodeIPv4(f, d)
+			return decodeIPv4(f, d, h)
 		case 6:
-			return decodeIPv6(f, d)
+			return decodeIPv6(f, d, h)
 		}
 		return kindMalformed
 	case linkIPv4:
-		return decodeIPv4(f, d)
+		return decodeIPv4(f, d, h)
 	case linkIPv6:
-		return decodeIPv6(f, d)
+		return decodeIPv6(f, d, h)
 	}
 	return kindOtherLink
 }
 
 // decodeEther dispatches on EtherType typ, whose payload starts at f[p:],
 // after skipping any stacked VLAN tags (each a TCI then the next type).
-func decodeEther(f []byte, typ uint16, p int, d *Datagram) kind {
+func decodeEther(f []byte, typ uint16, p int, d *Datagram, h *headers) kind {
 	for typ == etherVLAN || typ == etherQinQ || typ == etherQinQ1 {
 		if len(f) < p+4 {
 			return kindTruncated
@@ -148,9 +150,9 @@ func decodeEther(f []byte, typ uint16, p int, d *Datagram) kind {
 	}
 	switch {
 	case typ == etherIPv4:
-		return decodeIPv4(f[p:], d)
+		return decodeIPv4(f[p:], d, h)
 	case typ == etherIPv6:
-		return decodeIPv6(f[p:], d)
+		return decodeIPv6(f[p:], d, h)
 	case typ == etherARP:
 		return kindARP
 	case typ < etherMin:
@@ -161,7 +163,7 @@ func decodeEther(f []byte, typ uint16, p int, d *Datagram) kind {
 
 // decodeIPv4 decodes an IPv4 packet that starts at b[0]; the frame may carry
 // padding or trailers after Total Length.
-func decodeIPv4(b []byte, d *Datagram) kind {
+func decodeIPv4(b []byte, d *Datagram, h *headers) kind {
 	if len(b) < 20 {
 		return kindTruncated
 	}
@@ -190,12 +192,16 @@ func decodeIPv4(b []byte, d *Datagram) kind {
 	if total > len(b) {
 		return kindTruncated
 	}
-	return decodeUDP(b[ihl:total], netip.AddrFrom4([4]byte(b[12:16])), netip.AddrFrom4([4]byte(b[16:20])), d)
+	k := decodeUDP(b[ihl:total], netip.AddrFrom4([4]byte(b[12:16])), netip.AddrFrom4([4]byte(b[16:20])), d, h)
+	if k == kindUDP {
+		h.ip, h.v6 = b[:ihl], false
+	}
+	return k
 }
 
 // decodeIPv6 decodes an IPv6 packet that starts at b[0], walking extension
 // headers up to the upper-layer header.
-func decodeIPv6(b []byte, d *Datagram) kind {
+func decodeIPv6(b []byte, d *Datagram, h *headers) kind {
 	if len(b) < 40 {
 		return kindTruncated
 	}
@@ -205,6 +211,7 @@ func decodeIPv6(b []byte, d *Datagram) kind {
 	end := 40 + int(binary.BigEndian.Uint16(b[4:]))
 	nh := b[6]
 	p := 40
+	routed := false
 	for {
 		var need int
 		switch nh {
@@ -215,7 +222,14 @@ func decodeIPv6(b []byte, d *Datagram) kind {
 			if end > len(b) {
 				return kindTruncated
 			}
-			return decodeUDP(b[p:end], netip.AddrFrom16([16]byte(b[8:24])), netip.AddrFrom16([16]byte(b[24:40])), d)
+			k := decodeUDP(b[p:end], netip.AddrFrom16([16]byte(b[8:24])), netip.AddrFrom16([16]byte(b[24:40])), d, h)
+			if k == kindUDP {
+				h.ip, h.v6 = b[:40], true
+				if routed {
+					h.ip = nil // the pseudo-header holds the route's last address
+				}
+			}
+			return k
 		case 6:
 			return kindTCP
 		case 58:
@@ -235,26 +249,27 @@ func decodeIPv6(b []byte, d *Datagram) kind {
 		if p+need > len(b) {
 			return kindTruncated
 		}
-		h := b[p:]
+		x := b[p:]
 		switch nh {
 		case 44:
-			if binary.BigEndian.Uint16(h[2:])&0xFFF9 != 0 { // offset != 0 or M set
+			if binary.BigEndian.Uint16(x[2:])&0xFFF9 != 0 { // offset != 0 or M set
 				return kindFragment
 			}
 			p += 8
 		case 51:
-			p += (int(h[1]) + 2) * 4
+			p += (int(x[1]) + 2) * 4
 		default:
-			p += (int(h[1]) + 1) * 8
+			p += (int(x[1]) + 1) * 8
 		}
-		nh = h[0]
+		routed = routed || nh == 43
+		nh = x[0]
 	}
 }
 
 // decodeUDP decodes the UDP datagram b, bounded by the IP header's length
-// and fully captured, sent from src to dst. It sets d.Src, d.Dst and
-// d.Payload.
-func decodeUDP(b []byte, src, dst netip.Addr, d *Datagram) kind {
+// and fully captured, sent from src to dst. It sets d.Src, d.Dst, d.Payload
+// and h.udp; the caller sets h.ip.
+func decodeUDP(b []byte, src, dst netip.Addr, d *Datagram, h *headers) kind {
 	if len(b) < 8 {
 		return kindMalformed
 	}
@@ -265,5 +280,6 @@ func decodeUDP(b []byte, src, dst netip.Addr, d *Datagram) kind {
 	d.Src = netip.AddrPortFrom(src, binary.BigEndian.Uint16(b[0:]))
 	d.Dst = netip.AddrPortFrom(dst, binary.BigEndian.Uint16(b[2:]))
 	d.Payload = b[8:n:n]
+	h.udp = b[:n]
 	return kindUDP
 }

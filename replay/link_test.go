@@ -161,7 +161,7 @@ func TestDecodeFrame(t *testing.T) {
 	for _, tc := range linkCases() {
 		t.Run(tc.name, func(t *testing.T) {
 			var d Datagram
-			k := decodeFrame(tc.link, tc.be, tc.frame, &d)
+			k := decodeFrame(tc.link, tc.be, tc.frame, &d, &headers{})
 			if k != tc.kind {
 				t.Fatalf("kind %d, want %d", k, tc.kind)
 			}
@@ -225,8 +225,8 @@ func TestDecodeFrameNoAllocs(t *testing.T) {
 	f4 := ethUDP4(srcA, grpA, payloadN(3, 200))
 	var d Datagram
 	if n := testing.AllocsPerRun(1000, func() {
-		decodeFrame(linkEthernet, false, f6, &d)
-		decodeFrame(linkEthernet, false, f4, &d)
+		decodeFrame(linkEthernet, false, f6, &d, &headers{})
+		decodeFrame(linkEthernet, false, f4, &d, &headers{})
 	}); n != 0 {
 		t.Errorf("decodeFrame allocates %.1f times per run", n)
 	}

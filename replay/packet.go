@@ -35,7 +35,14 @@ type Datagram struct {
 
 // Stats counts the packet records a PacketReader has read, by what became of
 // them: Records = Datagrams + the sum of the skipped kinds (ARP through
-// Malformed). A Stats is a plain value, a snapshot taken by Stats().
+// ChecksumDrops). A Stats is a plain value, a snapshot taken by Stats().
+//
+// Checksums are verified for every UDP datagram the capture holds whole (a
+// record cut short of its IP datagram is counted in Truncated and never
+// verified): the IPv4 header's always, the UDP checksum with
+// Options.VerifyChecksums only. BadIPChecksum and BadUDPChecksum count
+// failures, whether the datagrams were kept (the default) or dropped
+// (Options.VerifyChecksums).
 type Stats struct {
 	Records   uint64 // packet records read (pcap records; pcapng EPB, SPB, PB)
 	Bytes     uint64 // captured bytes of those records
@@ -51,6 +58,11 @@ type Stats struct {
 	Truncated uint64 // records cut before the end of their IP or UDP datagram
 	Malformed uint64 // records whose IP or UDP header fields are inconsistent
 	Blocks    uint64 // pcapng blocks skipped (NRB, ISB, DSB, custom, unknown)
+
+	ChecksumDrops          uint64 // datagrams dropped for a bad checksum (Options.VerifyChecksums)
+	BadIPChecksum          uint64 // UDP datagrams with a wrong IPv4 header checksum (UDP then not checked)
+	BadUDPChecksum         uint64 // UDP datagrams with a wrong UDP checksum (0 over IPv6 included)
+	FirstBadChecksumOffset int64  // file offset of the first record counted in the two above; 0 if none
 }
 
 // Block types of pcapng (§7.2 of PROTOCOLS.md).
@@ -173,6 +185,11 @@ type PacketReader struct {
 	stats  [numKinds]uint64
 	bytes  uint64
 	blocks uint64
+
+	opts         Options
+	badIP        uint64
+	badUDP       uint64
+	firstBadCsum int64
 }
 
 // record is one packet record before link-layer decoding.
@@ -203,6 +220,11 @@ func (r *PacketReader) Stats() Stats {
 		Truncated: r.stats[kindTruncated],
 		Malformed: r.stats[kindMalformed],
 		Blocks:    r.blocks,
+
+		ChecksumDrops:          r.stats[kindBadChecksum],
+		BadIPChecksum:          r.badIP,
+		BadUDPChecksum:         r.badUDP,
+		FirstBadChecksumOffset: r.firstBadCsum,
 	}
 	for _, n := range r.stats {
 		st.Records += n
@@ -214,13 +236,19 @@ func (r *PacketReader) Stats() Stats {
 // records. It returns io.EOF after the last record, or an *Error naming the
 // offset of a header, record or block that cannot be read; errors are
 // sticky. d.Payload aliases the reader's buffer until the next call.
+// Checksums are verified as Stats says; with Options.VerifyChecksums a
+// datagram failing them is skipped, and d may then hold its addresses.
 func (r *PacketReader) Next(d *Datagram) error {
 	for {
 		var rec record
 		if err := r.next(&rec); err != nil {
 			return err
 		}
-		k := decodeFrame(rec.link, r.be, rec.frame, d)
+		var h headers
+		k := decodeFrame(rec.link, r.be, rec.frame, d, &h)
+		if k == kindUDP && r.badChecksum(&h, rec.off) && r.opts.VerifyChecksums {
+			k = kindBadChecksum
+		}
 		r.stats[k]++
 		r.bytes += uint64(len(rec.frame))
 		if k == kindUDP {
@@ -233,6 +261,23 @@ func (r *PacketReader) Next(d *Datagram) error {
 			return nil
 		}
 	}
+}
+
+// badChecksum verifies the checksums of a datagram of the record at off,
+// counting a failure.
+func (r *PacketReader) badChecksum(h *headers, off int64) bool {
+	switch h.verify(r.opts.VerifyChecksums) {
+	case checksumOK:
+		return false
+	case checksumBadIP:
+		r.badIP++
+	default:
+		r.badUDP++
+	}
+	if r.badIP+r.badUDP == 1 {
+		r.firstBadCsum = off
+	}
+	return true
 }
 
 // next reads the next packet record of either format, without decoding it.

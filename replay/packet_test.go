@@ -71,7 +71,7 @@ func TestPcap(t *testing.T) {
 			exp := append([]got(nil), want...)
 			j := 0
 			for i, r := range recs {
-				if j < len(exp) && decodeFrame(linkEthernet, be, r.data, &Datagram{}) == kindUDP {
+				if j < len(exp) && decodeFrame(linkEthernet, be, r.data, &Datagram{}, &headers{}) == kindUDP {
 					frac := int64(uint32(r.ts))
 					if !nanos {
 						frac *= 1000

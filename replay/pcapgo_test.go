@@ -119,7 +119,7 @@ func TestPcapgoWriters(t *testing.T) {
 				if err := write(gopacket.CaptureInfo{Timestamp: ts, CaptureLength: len(f), Length: len(f)}, f); err != nil {
 					t.Fatal(err)
 				}
-				if decodeFrame(linkEthernet, false, f, &Datagram{}) == kindUDP {
+				if decodeFrame(linkEthernet, false, f, &Datagram{}, &headers{}) == kindUDP {
 					exp[j].Time = ts.Truncate(tc.res).UnixNano()
 					j++
 				}

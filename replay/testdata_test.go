@@ -116,6 +116,9 @@ func TestToolCaptures(t *testing.T) {
 				if st.Datagrams != uint64(len(want.datagrams)) {
 					t.Errorf("stats count %d datagrams, want %d", st.Datagrams, len(want.datagrams))
 				}
+				if st.BadIPChecksum != 0 {
+					t.Errorf("%d IPv4 header checksum failures", st.BadIPChecksum)
+				}
 				if filepath.Base(path) == "mixed.pcap" {
 					exp := Stats{Records: 12, Bytes: want.bytes, Datagrams: 7, ARP: 1, TCP: 1, Fragments: 2, LLC: 1}
 					if st != exp {

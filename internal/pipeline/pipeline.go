@@ -64,6 +64,9 @@ type Config struct {
 	// re-requested as Recovery says before they are given up as gaps.
 	Requester feed.Requester
 	Recovery  feed.RecoveryConfig
+	// Capture are the options of the capture readers ReplayFiles opens
+	// (replay.WithVerifyChecksums).
+	Capture []replay.Option
 	// Options are further arbiter options (feed.WithRecoveryLine,
 	// feed.WithQuiet), applied after those the fields above make.
 	Options []feed.Option
@@ -588,7 +591,7 @@ func (p *Pipeline) ReplayFiles(paths []string, progress func(records uint64)) (r
 	}()
 	raw := 0
 	for _, path := range paths {
-		f, err := replay.Open(path)
+		f, err := replay.Open(path, p.cfg.Capture...)
 		if err != nil {
 			return 0, err
 		}
@@ -638,6 +641,12 @@ func addCaptureStats(dst *replay.Stats, s replay.Stats) {
 	dst.Truncated += s.Truncated
 	dst.Malformed += s.Malformed
 	dst.Blocks += s.Blocks
+	if dst.BadIPChecksum+dst.BadUDPChecksum == 0 {
+		dst.FirstBadChecksumOffset = s.FirstBadChecksumOffset // of the first file with failures
+	}
+	dst.ChecksumDrops += s.ChecksumDrops
+	dst.BadIPChecksum += s.BadIPChecksum
+	dst.BadUDPChecksum += s.BadUDPChecksum
 }
 
 // progressEvery is how many records pass between progress callbacks.

@@ -76,6 +76,14 @@ func (g *Group) WriteSummary(w io.Writer, s Summary) {
 	if c := st.Capture; c.Records > 0 {
 		fmt.Fprintf(w, "records     %d (%d bytes): %d UDP; skipped: ARP %d, TCP %d, ICMP %d, IGMP %d, other IP %d, fragments %d, 802.3 %d, other link %d, truncated %d, malformed %d; pcapng blocks skipped %d\n",
 			c.Records, c.Bytes, c.Datagrams, c.ARP, c.TCP, c.ICMP, c.IGMP, c.OtherIP, c.Fragments, c.LLC, c.OtherLink, c.Truncated, c.Malformed, c.Blocks)
+		fate := "kept (offloaded checksums on a sending host's capture?); --verify-checksums drops them and verifies UDP checksums too"
+		if c.ChecksumDrops > 0 { // --verify-checksums drops every failure
+			fate = fmt.Sprintf("%d datagrams dropped", c.ChecksumDrops)
+		}
+		if n := c.BadIPChecksum + c.BadUDPChecksum; n > 0 {
+			fmt.Fprintf(w, "checksums   %d IPv4 header, %d UDP failures (first at file offset %d); %s\n",
+				c.BadIPChecksum, c.BadUDPChecksum, c.FirstBadChecksumOffset, fate)
+		}
 	}
 	if st.Datagrams > 0 {
 		fmt.Fprintf(w, "datagrams   %d UDP; %d filtered out, %d not MoldUDP64, %d before the session, %d of other sessions\n",

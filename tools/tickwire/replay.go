@@ -16,6 +16,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/tickwire/tickwire/internal/pipeline"
+	"github.com/tickwire/tickwire/replay"
 )
 
 func replayCmd(args []string, stdout, stderr io.Writer) int {
@@ -39,6 +40,7 @@ func replayCmd(args []string, stdout, stderr io.Writer) int {
 		shards      = fs.Int("shards", runtime.NumCPU(), "book shards, each on its own pinned thread owning a share of the instruments (see --split)")
 		split       = fs.String("split", "read", "how shards share the input: read (each reads and arbitrates the whole input, applying locate mod N) or ring (one reader frames and arbitrates once and hands each shard its messages through a ring, as the live handler's book.shards)")
 		lat         = fs.Bool("latency", false, "record per-stage latency (capture time: exchange_to_capture, line_lag, gap_fill; wall time: decode, book, end_to_end) and print its percentiles")
+		verifyCsums = fs.Bool("verify-checksums", false, "verify UDP checksums too (IPv4 header checksums are always verified) and drop datagrams failing either, as a NIC would; without it failures are counted and kept")
 		tz          = fs.String("tz", "America/New_York", "with --latency: the exchange's time `ZONE`, whose midnight ITCH timestamps count from")
 	)
 	fs.Usage = func() {
@@ -65,6 +67,9 @@ func replayCmd(args []string, stdout, stderr io.Writer) int {
 		HoldPackets: *holdPackets,
 		HoldTime:    int64(*holdTime),
 		MaxJump:     *maxJump,
+	}
+	if *verifyCsums {
+		cfg.Capture = append(cfg.Capture, replay.WithVerifyChecksums(true))
 	}
 	var err error
 	if cfg.Ports, err = parsePorts(*ports); err != nil {
