@@ -133,10 +133,10 @@ func New(cfg Config) (*Set, error) {
 	for range cfg.Shards {
 		s.books = append(s.books, book.New(opts))
 	}
-	s.resetRoute()
 	if cfg.Shards == 1 {
 		return s, nil
 	}
+	s.resetRoute()
 	s.idx = make([]int, cfg.Shards)
 	s.errs = make([]error, cfg.Shards)
 	ready := make(chan struct{}, cfg.Shards)
@@ -250,6 +250,9 @@ func (s *Set) assign(l uint16, m itch.Message) uint8 {
 // ShardOf returns the shard holding stock locate l (for a locate not seen
 // yet, the one its next message other than a directory would go to).
 func (s *Set) ShardOf(l uint16) int {
+	if s.shards == nil {
+		return 0
+	}
 	if i := s.route[l]; i != unassigned {
 		return int(i)
 	}
@@ -354,6 +357,9 @@ func (s *Set) Books() []*book.Book { return s.books }
 // Locates returns the instruments of every book, ascending, appended to
 // dst.
 func (s *Set) Locates(dst []uint16) []uint16 {
+	if s.shards == nil {
+		return s.books[0].Locates(dst)
+	}
 	n := len(dst)
 	for _, b := range s.books {
 		dst = b.Locates(dst)
@@ -400,7 +406,9 @@ func (s *Set) Reset() {
 	for _, b := range s.books {
 		b.Reset()
 	}
-	s.resetRoute()
+	if s.shards != nil {
+		s.resetRoute()
+	}
 }
 
 func (s *Set) resetRoute() {

@@ -197,9 +197,8 @@ func (h *Handler) WriteBooks(w io.Writer) error {
 // already). It may be called more than once.
 func (h *Handler) Close() error {
 	if h.mc != nil {
-		h.mc.close()
-	}
-	if h.p != nil {
+		h.mc.close() // the pipeline's writers too
+	} else if h.p != nil {
 		h.p.Close()
 	}
 	return nil

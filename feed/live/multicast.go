@@ -162,7 +162,7 @@ func newMulticast(h *Handler) (*multicast, error) {
 	}
 	m.p = p
 	h.p = p
-	if m.sharded = p.Books() != nil; m.sharded {
+	if m.sharded = p.Books().Shards() > 1; m.sharded {
 		// At most one Flush's datagrams are kept (the rest, past a round
 		// of every socket's full batches, go unrecorded).
 		m.unsynced = make([][2]int64, 0, numLines*m.batch.Cap())

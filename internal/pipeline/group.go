@@ -66,7 +66,7 @@ func (g *Group) Run(paths []string, pin bool, progress func(records uint64)) err
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if pin && (len(g.P) > 1 || p.Books() != nil) {
+			if pin && (len(g.P) > 1 || p.Books().Shards() > 1) {
 				runtime.LockOSThread()
 				defer runtime.UnlockOSThread()
 				// Failure (a restricted cpuset) leaves the thread

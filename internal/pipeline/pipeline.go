@@ -147,8 +147,8 @@ type Stats struct {
 // Pipeline turns captures into books. It is not safe for concurrent use.
 type Pipeline struct {
 	cfg   Config
-	book  *book.Book // the book; nil when the books are sharded
-	books *shard.Set // the books when sharded (Config.Writers), else nil
+	books *shard.Set // the books (sharded with Config.Writers)
+	book  *book.Book // the one book when there is one shard, else nil
 	arb   *feed.Arbiter
 
 	sessions *feed.SessionChooser[Line]
@@ -183,21 +183,20 @@ func New(cfg Config) (*Pipeline, error) {
 	if cfg.Instruments > 0 {
 		bopts = append(bopts, book.WithInstruments(cfg.Instruments))
 	}
-	if cfg.Writers.Shards > 1 {
-		if cfg.Shards > 1 {
-			return nil, fmt.Errorf("%d writer shards with %d reading shards: one or the other", cfg.Writers.Shards, cfg.Shards)
-		}
-		wc := cfg.Writers
-		for _, o := range bopts {
-			o(&wc.Book)
-		}
-		set, err := shard.New(wc)
-		if err != nil {
-			return nil, err
-		}
-		p.books = set
-	} else {
-		p.book = book.New(bopts...)
+	if cfg.Writers.Shards > 1 && cfg.Shards > 1 {
+		return nil, fmt.Errorf("%d writer shards with %d reading shards: one or the other", cfg.Writers.Shards, cfg.Shards)
+	}
+	wc := cfg.Writers
+	for _, o := range bopts {
+		o(&wc.Book)
+	}
+	set, err := shard.New(wc)
+	if err != nil {
+		return nil, err
+	}
+	p.books = set
+	if set.Shards() == 1 {
+		p.book = set.Books()[0] // applied in place: no ring, no writer
 	}
 	var fopts []feed.Option
 	if cfg.Session != "" {
@@ -246,80 +245,41 @@ func New(cfg Config) (*Pipeline, error) {
 // (Config.Writers): BookOf, Books and the other readers work either way.
 func (p *Pipeline) Book() *book.Book { return p.book }
 
-// Books returns the pipeline's sharded books (Config.Writers), else nil.
+// Books returns the pipeline's books: one, or sharded (Config.Writers).
 func (p *Pipeline) Books() *shard.Set { return p.books }
 
 // BookOf returns the book holding stock locate l. With sharded books, read
 // it only after Sync.
-func (p *Pipeline) BookOf(l uint16) *book.Book {
-	if p.book != nil {
-		return p.book
-	}
-	return p.books.Book(l)
-}
+func (p *Pipeline) BookOf(l uint16) *book.Book { return p.books.Book(l) }
 
 // Sync waits, with sharded books, until the writers have applied every
 // message delivered so far and hands their changes to the listener
 // (shard.Set.Sync); after it, until the next message, the books may be
 // read. Without shards it does nothing: the book is applied in place.
-func (p *Pipeline) Sync() {
-	if p.books != nil {
-		p.books.Sync()
-	}
-}
+func (p *Pipeline) Sync() { p.books.Sync() }
 
 // SetListener sets the listener of the books' changes (book.Listener):
 // called on the goroutine that applies messages, or with sharded books on
 // the one that calls Sync.
-func (p *Pipeline) SetListener(l book.Listener) {
-	if p.book != nil {
-		p.book.SetListener(l)
-		return
-	}
-	p.books.SetListener(l)
-}
+func (p *Pipeline) SetListener(l book.Listener) { p.books.SetListener(l) }
 
 // LiveOrders returns the orders live in the books (after Sync).
-func (p *Pipeline) LiveOrders() int {
-	if p.book != nil {
-		return p.book.LiveOrders()
-	}
-	return p.books.LiveOrders()
-}
+func (p *Pipeline) LiveOrders() int { return p.books.LiveOrders() }
 
 // Locates appends the instruments of the books, ascending, to dst (after
 // Sync).
-func (p *Pipeline) Locates(dst []uint16) []uint16 {
-	if p.book != nil {
-		return p.book.Locates(dst)
-	}
-	return p.books.Locates(dst)
-}
+func (p *Pipeline) Locates(dst []uint16) []uint16 { return p.books.Locates(dst) }
 
 // Anomalies returns the books' anomalies (after Sync).
-func (p *Pipeline) Anomalies() book.Anomalies {
-	if p.book != nil {
-		return p.book.Anomalies()
-	}
-	return p.books.Anomalies()
-}
+func (p *Pipeline) Anomalies() book.Anomalies { return p.books.Anomalies() }
 
 // AnomalyTotal returns the number of the books' anomalies (after Sync).
-func (p *Pipeline) AnomalyTotal() uint64 {
-	if p.book != nil {
-		return p.book.AnomalyTotal()
-	}
-	return p.books.AnomalyTotal()
-}
+func (p *Pipeline) AnomalyTotal() uint64 { return p.books.AnomalyTotal() }
 
 // Close stops the writers of sharded books, once they have applied what
 // they were handed; the books may still be read. Without shards it does
 // nothing.
-func (p *Pipeline) Close() {
-	if p.books != nil {
-		p.books.Close()
-	}
-}
+func (p *Pipeline) Close() { p.books.Close() }
 
 // Stats returns the pipeline's counters.
 func (p *Pipeline) Stats() *Stats { return &p.st }
@@ -446,7 +406,7 @@ func (p *Pipeline) Packet(line int, now int64, payload []byte) feed.Verdict {
 		return v
 	}
 	v = p.arb.Packet(line, now, pkt)
-	if p.books != nil {
+	if p.book == nil {
 		p.books.Commit() // the shards start on the datagram's messages
 	}
 	return v
@@ -508,12 +468,8 @@ func (p *Pipeline) Snapshot(msg []byte) {
 
 // ResetBook empties the books before a snapshot is applied to them.
 func (p *Pipeline) ResetBook() {
-	if p.book == nil {
-		p.books.Sync()
-		p.books.Reset()
-		return
-	}
-	p.book.Reset()
+	p.books.Sync()
+	p.books.Reset()
 }
 
 // Restart restarts the feed at sequence next, the sequence a snapshot just

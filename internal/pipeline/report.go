@@ -133,7 +133,7 @@ func (g *Group) WriteSummary(w io.Writer, s Summary) {
 	locates := g.Locates()
 	an := g.Anomalies()
 	shards := fmt.Sprintf("%d shard(s)", len(g.P))
-	if b := g.P[0].Books(); b != nil {
+	if b := g.P[0].Books(); b.Shards() > 1 {
 		shards = fmt.Sprintf("%d shard(s) fed through rings by one reader", b.Shards())
 	}
 	fmt.Fprintf(w, "book        %d instruments, %d live orders, %d anomalies; %s\n", len(locates), g.LiveOrders(), an.Total(), shards)
