@@ -110,7 +110,12 @@ func genStream(seed uint64, instruments, liveTarget, nMessages int) *stream {
 		o := orders[ref]
 		delete(orders, ref)
 		r := recent[o.locate]
-		i := slices.Index(r, ref)
+		// From the newest end: most removals hit recent orders, and an
+		// instrument may hold hundreds of thousands of them.
+		i := len(r) - 1
+		for r[i] != ref {
+			i--
+		}
 		recent[o.locate] = slices.Delete(r, i, i+1)
 	}
 	// pickRecent returns a live order of loc, mostly among the newest.
