@@ -38,12 +38,14 @@ func main() {
 	var (
 		gobench  = flag.String("gobench", "", "go test -bench output `FILE` (make bench: bin/bench.txt)")
 		replay   = flag.String("replay", "", "replaybench -json `FILE`")
+		day      = flag.String("replay-day", "", "replaybench -json `FILE` of the larger session (make bench: 10M messages, 3,000 instruments)")
 		liveFile = flag.String("live", "", "loadtest -json `FILE`")
 		fanout   = flag.String("fanout", "", "fanoutbench -json `FILE`")
 		liveRate = flag.Float64("live-rate", 1e6, "the loadtest rate whose per-stage latencies are shown, messages per second (0: as fast as the sender could)")
 	)
 	flag.Parse()
 	in := load(*gobench, *replay, *liveFile, *fanout)
+	in.day = readJSON[report.Replay](*day, &in.errs)
 	in.liveRate = *liveRate
 	in.print(os.Stdout)
 	if len(in.errs) > 0 {
@@ -55,6 +57,7 @@ func main() {
 type inputs struct {
 	bench    *goBench
 	replay   *report.Replay
+	day      *report.Replay // the larger session, beside the yardstick
 	live     *report.Live
 	fanout   *report.Fanout
 	liveRate float64
@@ -130,27 +133,34 @@ func (in *inputs) goBenchRows() []row {
 	}
 	specs := []struct {
 		section, what, pkg, bench, unit string
+		target                          string // the issue's, where the headlines give none
 	}{
-		{"decode", "ITCH decode, shuffled type mix", "codec/itch", "BenchmarkDecode/shuffled", "ns/msg"},
-		{"decode", "ITCH decode, grouped by type", "codec/itch", "BenchmarkDecode/grouped", "ns/msg"},
-		{"decode", "decode + book, " + live, "internal/pipeline", "BenchmarkDecodeBook", "ns/msg"},
-		{"decode", "decode + book allocations, steady state", "internal/pipeline", "BenchmarkDecodeBook", "allocs/msg"},
-		{"book", "book alone, 2,000 live orders", "book", "BenchmarkApplyLive/2000", "ns/msg"},
-		{"book", "book alone, 50,000 live orders", "book", "BenchmarkApply", "ns/msg"},
-		{"book", "book alone, 200,000 live orders", "book", "BenchmarkApplyLive/200000", "ns/msg"},
-		{"book", "book bytes per live order", "book", "BenchmarkApply", "B/live-order"},
-		{"book", "5 M live orders, sized", "book", "BenchmarkMemoryAtPeak/sized", "MiB"},
-		{"book", "5 M live orders, grown", "book", "BenchmarkMemoryAtPeak/grown", "MiB"},
-		{"book", "live books, 1 shard (the receive loop applies them)", "book/shard", "BenchmarkShards/shards=1", "msgs/s"},
-		{"book", "live books, 2 shards (the receive loop and 1 writer)", "book/shard", "BenchmarkShards/shards=2", "msgs/s"},
-		{"book", "live books, 4 shards (the receive loop and 3 writers)", "book/shard", "BenchmarkShards/shards=4", "msgs/s"},
-		{"book", "live books, 1 shard, changes to a listener", "book/shard", "BenchmarkShards/shards=1/listener", "msgs/s"},
-		{"book", "live books, 2 shards, changes merged to a listener", "book/shard", "BenchmarkShards/shards=2/listener", "msgs/s"},
+		{"decode", "ITCH decode, shuffled type mix", "codec/itch", "BenchmarkDecode/shuffled", "ns/msg", ""},
+		{"decode", "ITCH decode, grouped by type", "codec/itch", "BenchmarkDecode/grouped", "ns/msg", ""},
+		{"decode", "decode + book, " + live, "internal/pipeline", "BenchmarkDecodeBook", "ns/msg", ""},
+		{"decode", "decode + book allocations, steady state", "internal/pipeline", "BenchmarkDecodeBook", "allocs/msg", ""},
+		{"book", "book alone, 2,000 live orders", "book", "BenchmarkApplyLive/2000", "ns/msg", ""},
+		{"book", "book alone, 50,000 live orders", "book", "BenchmarkApply", "ns/msg", ""},
+		{"book", "framing + decode + book, 50,000 live orders", "book", "BenchmarkApplyLive/50000", "ns/msg", "<= 25"},
+		{"book", "book alone, 200,000 live orders", "book", "BenchmarkApplyLive/200000", "ns/msg", ""},
+		{"book", "framing + decode + book, 2,000,000 live orders", "book", "BenchmarkApplyLive/2000000", "ns/msg", "<= 35"},
+		{"book", "book bytes per live order, 2,000,000 live orders", "book", "BenchmarkApplyLive/2000000", "B/live-order", "<= 48"},
+		{"book", "book bytes per live order", "book", "BenchmarkApply", "B/live-order", ""},
+		{"book", "5 M live orders, sized", "book", "BenchmarkMemoryAtPeak/sized", "MiB", ""},
+		{"book", "5 M live orders, grown", "book", "BenchmarkMemoryAtPeak/grown", "MiB", ""},
+		{"book", "live books, 1 shard (the receive loop applies them)", "book/shard", "BenchmarkShards/shards=1", "msgs/s", ""},
+		{"book", "live books, 2 shards (the receive loop and 1 writer)", "book/shard", "BenchmarkShards/shards=2", "msgs/s", ""},
+		{"book", "live books, 4 shards (the receive loop and 3 writers)", "book/shard", "BenchmarkShards/shards=4", "msgs/s", ""},
+		{"book", "live books, 1 shard, changes to a listener", "book/shard", "BenchmarkShards/shards=1/listener", "msgs/s", ""},
+		{"book", "live books, 2 shards, changes merged to a listener", "book/shard", "BenchmarkShards/shards=2/listener", "msgs/s", ""},
 	}
 	var rs []row
 	for _, s := range specs {
 		r := row{section: s.section, what: s.what, unit: s.unit, measured: notMeasured}
-		r.target = in.goBenchTarget(s.bench, s.unit)
+		r.target = s.target
+		if r.target == "" {
+			r.target = in.goBenchTarget(s.bench, s.unit)
+		}
 		if v, ok := in.bench.metric(s.pkg, s.bench, s.unit); ok {
 			r.measured = strconv.FormatFloat(v, 'f', decimals(v), 64)
 			if met, ok := meets(v, r.target); ok {
@@ -176,8 +186,41 @@ func (in *inputs) goBenchTarget(bench, unit string) string {
 	return ""
 }
 
-// replayRows are the whole-process replays against their floors.
+// replayRows are the whole-process replays of the yardstick and of the
+// larger session against their floors, and the larger session's cost per
+// message against the yardstick's.
 func (in *inputs) replayRows() []row {
+	rs := replayRows(in.replay)
+	if in.day == nil {
+		return rs
+	}
+	rs = append(rs, replayRows(in.day)...)
+	r := row{section: "replay", what: "cost per message, larger session / yardstick (raw, 1 shard)", unit: "x", target: "<= 1.30", measured: notMeasured}
+	small, big := perMessage(in.replay), perMessage(in.day)
+	if small > 0 && big > 0 {
+		r.measured = fmt.Sprintf("%.2f (%.1f / %.1f ns)", big/small, big, small)
+		r.verdict = verdict(big/small <= 1.3)
+	}
+	return append(rs, r)
+}
+
+// perMessage returns the raw single-shard replay's wall time per message of
+// rep in ns, or 0.
+func perMessage(rep *report.Replay) float64 {
+	if rep == nil {
+		return 0
+	}
+	for _, c := range rep.Cases {
+		if c.Format == "raw" && c.Shards == 1 && rep.Messages > 0 {
+			return c.TickwireSeconds * 1e9 / float64(rep.Messages)
+		}
+	}
+	return 0
+}
+
+// replayRows returns one session's rows; a format it did not replay is
+// left out, unless rep is nil (then every row says not measured).
+func replayRows(rep *report.Replay) []row {
 	names := []struct {
 		format string
 		shards int
@@ -191,17 +234,22 @@ func (in *inputs) replayRows() []row {
 	var rs []row
 	for _, n := range names {
 		r := row{section: "replay", what: n.what, unit: "x floor", measured: notMeasured}
-		if in.replay != nil {
-			r.what += fmt.Sprintf(" (%s msgs)", thousands(float64(in.replay.Messages)))
-			for _, c := range in.replay.Cases {
+		if rep != nil {
+			r.what += fmt.Sprintf(" (%s msgs)", thousands(float64(rep.Messages)))
+			found := false
+			for _, c := range rep.Cases {
 				if c.Format != n.format || c.Shards != n.shards {
 					continue
 				}
+				found = true
 				r.measured = fmt.Sprintf("%.3f s = %.2fx %.3f s", c.TickwireSeconds, c.Ratio, c.FloorSeconds)
 				if c.Target > 0 {
 					r.target = fmt.Sprintf("<= %.2fx", c.Target)
 					r.verdict = verdict(c.Ratio <= c.Target)
 				}
+			}
+			if !found {
+				continue
 			}
 		}
 		rs = append(rs, r)

@@ -6,6 +6,8 @@ import (
 	"os"
 	"strings"
 	"testing"
+
+	"github.com/tickwire/tickwire/tools/benchtable/report"
 )
 
 var rewrite = flag.Bool("rewrite", false, "rewrite testdata/rows.txt from what the rows are now")
@@ -15,6 +17,7 @@ var rewrite = flag.Bool("rewrite", false, "rewrite testdata/rows.txt from what t
 const (
 	testBench  = "testdata/bench.txt"
 	testReplay = "testdata/replay.json"
+	testDay    = "testdata/replay-day.json"
 	testLive   = "testdata/live.json"
 	testFanout = "testdata/fanout.json"
 )
@@ -37,15 +40,15 @@ func TestParseGoBench(t *testing.T) {
 		want            float64
 		ok              bool
 	}{
-		{"codec/itch", "BenchmarkDecode/shuffled", "ns/msg", 16.89, true},
-		{"codec/itch", "BenchmarkDecode/grouped", "ns/msg", 7.632, true},
+		{"codec/itch", "BenchmarkDecode/shuffled", "ns/msg", 13.89, true},
+		{"codec/itch", "BenchmarkDecode/grouped", "ns/msg", 5.193, true},
 		{"codec/itch", "BenchmarkDecode/shuffled", "allocs/op", 0, true},
 		{"book", "BenchmarkApply", "B/live-order", 44, true},
-		{"book", "BenchmarkApplyLive/200000", "ns/msg", 94.3, true},
-		{"book/shard", "BenchmarkShards/shards=2", "msgs/s", 6345314, true},
+		{"book", "BenchmarkApplyLive/200000", "ns/msg", 127.4, true},
+		{"book/shard", "BenchmarkShards/shards=2", "msgs/s", 4176730, true},
 		{"internal/pipeline", "BenchmarkDecodeBook", "live-orders", 27014, true},
 		// transport has a BenchmarkDecode of its own: packages are told apart.
-		{"transport", "BenchmarkDecode", "ns/update", 27.94, true},
+		{"transport", "BenchmarkDecode", "ns/update", 26.73, true},
 		{"codec/itch", "BenchmarkDecode", "ns/update", 0, false},
 		{"book", "BenchmarkApply/nothing", "ns/msg", 0, false},
 		{"tch", "BenchmarkDecode/shuffled", "ns/msg", 0, false}, // whole path elements, not a suffix of one
@@ -62,6 +65,7 @@ func TestParseGoBench(t *testing.T) {
 // measured in them.
 func TestRows(t *testing.T) {
 	in := load(testBench, testReplay, testLive, testFanout)
+	in.day = readJSON[report.Replay](testDay, &in.errs)
 	if len(in.errs) > 0 {
 		t.Fatal(in.errs)
 	}

@@ -41,6 +41,8 @@ func main() {
 		tickwire    = flag.String("tickwire", "bin/tickwire", "tickwire binary to measure")
 		messages    = flag.Int("messages", 3_000_000, "messages in the yardstick session")
 		instruments = flag.Int("instruments", 300, "instruments in the yardstick session")
+		seed        = flag.Uint64("seed", 42, "generator seed of the session")
+		formats     = flag.String("formats", "raw,pcap", "inputs to replay: raw (ITCH BinaryFILE), pcap (A/B Ethernet capture), or both")
 		dir         = flag.String("dir", filepath.Join(os.TempDir(), "tickwire-bench"), "cache directory for generated sessions")
 		runs        = flag.Int("runs", 5, "runs of each case, alternating with its floor (the medians are reported)")
 		floors      = flag.String("floors", "../shared/floors", "`DIR` of the C floor programs (floor.c, floor_pcap.c), built here with cc -O2")
@@ -59,7 +61,14 @@ func main() {
 			fail(err)
 		}
 	}
-	rep, err := bench(*tickwire, *messages, *instruments, *dir, *floors, *runs)
+	want := map[string]bool{}
+	for _, f := range strings.Split(*formats, ",") {
+		if f != "raw" && f != "pcap" {
+			fail(fmt.Errorf("-formats: unknown input %q (raw, pcap)", f))
+		}
+		want[f] = true
+	}
+	rep, err := bench(*tickwire, session{*messages, *instruments, *seed}, want, *dir, *floors, *runs)
 	if err != nil {
 		fail(err)
 	}
@@ -76,20 +85,29 @@ type result struct {
 	maxRSS int64 // bytes
 }
 
-// bench measures the replays, prints them and returns them.
-func bench(tickwire string, messages, instruments int, dir, floors string, runs int) (*report.Replay, error) {
+// session names a generated session: tickwire gen -messages -instruments
+// -seed.
+type session struct {
+	messages, instruments int
+	seed                  uint64
+}
+
+// bench measures the replays of the formats in want, prints them and
+// returns them.
+func bench(tickwire string, ss session, formats map[string]bool, dir, floors string, runs int) (*report.Replay, error) {
+	messages, instruments := ss.messages, ss.instruments
 	loadBefore := report.LoadAvg()
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
-	base := filepath.Join(dir, fmt.Sprintf("yardstick-%d-%d", messages, instruments))
+	base := filepath.Join(dir, fmt.Sprintf("session-%d-%d-%d", messages, instruments, ss.seed))
 	raw, pcap, books := base+".itch", base+".pcap", base+".books.jsonl"
 	if _, err := os.Stat(books); err != nil {
 		// Packets filled for up to a second hold ~35 messages each, the
 		// shape of the issue's yardstick (95 MB raw, ~200 MB A/B pcap).
 		fmt.Fprintf(os.Stderr, "generating %s.{itch,pcap} ...\n", base)
 		cmd := exec.Command(tickwire, "gen", "-messages", fmt.Sprint(messages), "-instruments", fmt.Sprint(instruments),
-			"-seed", "42", "-batch", "1s", "-format", "pcap", "-link", "ether", "-o", pcap, "-itch", raw, "-books", books+".tmp")
+			"-seed", fmt.Sprint(ss.seed), "-batch", "1s", "-format", "pcap", "-link", "ether", "-o", pcap, "-itch", raw, "-books", books+".tmp")
 		cmd.Stderr = os.Stderr
 		if err := cmd.Run(); err != nil {
 			return nil, fmt.Errorf("generating %s: %w", base, err)
@@ -112,7 +130,7 @@ func bench(tickwire string, messages, instruments int, dir, floors string, runs 
 		floorBin[f] = bin
 	}
 	out := filepath.Join(dir, "books.out.jsonl")
-	rep := &report.Replay{Messages: messages, Instruments: instruments, Runs: runs, GOMAXPROCS: runtime.GOMAXPROCS(0),
+	rep := &report.Replay{Messages: messages, Instruments: instruments, Seed: ss.seed, Runs: runs, GOMAXPROCS: runtime.GOMAXPROCS(0),
 		Floor: "the C floors of " + floors + " (floor.c, floor_pcap.c; cc -O2), run as processes alternating with tickwire's, medians", LoadBefore: loadBefore}
 	for _, c := range []struct {
 		name, format, file, floor string
@@ -124,6 +142,9 @@ func bench(tickwire string, messages, instruments int, dir, floors string, runs 
 		{"A/B Ethernet pcap", "pcap", pcap, "floor_pcap", 1, 1.3},
 		{"A/B Ethernet pcap", "pcap", pcap, "floor_pcap", 2, 1.2},
 	} {
+		if !formats[c.format] {
+			continue
+		}
 		fl, tw, err := alternate(runs, []string{floorBin[c.floor], c.file},
 			[]string{tickwire, "replay", "-q", "-shards", fmt.Sprint(c.shards), "-books", out, c.file})
 		if err != nil {

@@ -24,9 +24,10 @@ import (
 type Replay struct {
 	Messages    int     `json:"messages"`
 	Instruments int     `json:"instruments"`
+	Seed        uint64  `json:"seed"` // the generator's -seed
 	RawBytes    int64   `json:"raw_bytes"`
 	PcapBytes   int64   `json:"pcap_bytes"`
-	Runs        int     `json:"runs"` // runs of each case; the best is reported
+	Runs        int     `json:"runs"` // runs of each case; the medians are reported
 	GOMAXPROCS  int     `json:"gomaxprocs"`
 	Floor       string  `json:"floor"` // what the floors are
 	LoadBefore  float64 `json:"load_before"`
