@@ -50,6 +50,7 @@ expected final books as JSON Lines.
   tickwire gen -messages 3000000 -o day.pcap -books day.books.jsonl
   tickwire gen -format pcapng -link vlan -split-lines -loss-a 0.01 -loss-b 0.01 -o day.pcapng
   tickwire gen -format itch.gz -o day.NASDAQ_ITCH50.gz
+  tickwire gen -messages 10000000 -instruments 3000 -live 2000000 -format itch -o deep.itch
 
 Flags:
 `
@@ -67,6 +68,7 @@ func Command(args []string, stdout, stderr io.Writer) int {
 	var (
 		messages    = fs.Int("messages", DefaultMessages, "number of ITCH messages")
 		instruments = fs.Int("instruments", DefaultInstruments, "number of Stock Directory instruments")
+		live        = fs.Int("live", 0, "target peak of live orders, shared by the instruments in proportion to their activity (0: each book settles around 150 orders)")
 		seed        = fs.Uint64("seed", 1, "random seed")
 		format      = fs.String("format", "pcap", "output format: pcap, pcap-ns, pcap-be, pcap-be-ns, pcapng, pcapng-be, itch, itch.gz")
 		link        = fs.String("link", "ether", "link type: ether, vlan, qinq, sll, sll2, raw, ipv4, ipv6")
@@ -123,7 +125,7 @@ func Command(args []string, stdout, stderr io.Writer) int {
 	cfg := Config{
 		Seed: *seed, Messages: *messages, Instruments: *instruments, Session: *session, Date: day,
 		UTCOffset: *utcOffset, MaxPayload: *payload, Heartbeat: int64(*heartbeat), BatchWindow: int64(*batch), AllowDoubleLoss: *allowDouble,
-		IPv6: *ipv6,
+		IPv6: *ipv6, Live: *live,
 	}
 	if *noise {
 		cfg.Noise = *noiseRate

@@ -83,6 +83,18 @@ type Config struct {
 	Form capture.Form
 	// ITCHGzip gzips the raw ITCH output.
 	ITCHGzip bool
+	// Live is the target peak of live orders; 0 keeps the default, each
+	// instrument's book settling around restingDepth (150) orders. Live > 0
+	// gives every instrument its share of Live in proportion to its
+	// activity (the Zipf weight its flow is drawn with, so that every book
+	// fills in the same fraction of its own flow): its flow leans to adds
+	// while it holds fewer orders than its share and to deletes above it.
+	// The books fill in about Live/0.55 flow messages, then hold near Live
+	// to the end, so the peak is within a few percent of Live when Live is
+	// well above Instruments (each book fluctuates by a few orders around
+	// its share). From Instruments (one order each) to Messages/2 (the flow
+	// must have room to build the books).
+	Live int
 }
 
 // Defaults.
@@ -172,6 +184,8 @@ func (c *Config) check() error {
 		return bad("negative batch window, heartbeat or end-of-session count")
 	case c.Noise < 0 || c.Noise >= 1:
 		return bad("noise rate %v", c.Noise)
+	case c.Live < 0 || c.Live > 0 && (c.Live < c.Instruments || c.Live > c.Messages/2):
+		return bad("live orders %d (0, or %d instruments to half of %d messages)", c.Live, c.Instruments, c.Messages)
 	}
 	for i, l := range c.Lines {
 		name := "AB"[i : i+1]

@@ -4,7 +4,10 @@
 // carried in MoldUDP64 packets on two multicast lines (A and B) with
 // independent loss, duplication, reordering and delay, written as any
 // capture form of internal/capture, as a raw ITCH BinaryFILE (plain or
-// gzip), together with the expected final order books.
+// gzip), together with the expected final order books. By default each
+// instrument's book settles around 150 live orders; Config.Live sets the
+// session's peak of live orders instead (2 million is a NASDAQ day's),
+// shared by the instruments in proportion to their activity.
 //
 // Everything is deterministic by seed: the same Config writes the same bytes.
 // The market (messages) and each line's impairments draw from separate

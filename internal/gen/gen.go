@@ -47,6 +47,7 @@ type Summary struct {
 	LostMessages int64
 
 	LiveOrders     int   // orders left on the books at the end
+	PeakLive       int   // most orders live at once, after any message
 	BookLevels     int   // price levels left on the books
 	ExecutedShares int64 // shares executed by E, C and crosses
 	CaptureBytes   [2]int64
@@ -89,7 +90,7 @@ func (s *Summary) String() string {
 			fmt.Fprintf(&b, " %d-%d", r.First, r.Last)
 		}
 	}
-	fmt.Fprintf(&b, "; books: %d orders on %d levels", s.LiveOrders, s.BookLevels)
+	fmt.Fprintf(&b, "; books: %d orders on %d levels, peak %d live orders", s.LiveOrders, s.BookLevels, s.PeakLive)
 	if s.CaptureBytes[0]+s.CaptureBytes[1] > 0 {
 		fmt.Fprintf(&b, "; capture %d bytes", s.CaptureBytes[0]+s.CaptureBytes[1])
 	}
@@ -217,6 +218,7 @@ func (s *session) emit(ts uint64, msg []byte) error {
 	s.sum.Last = ts
 	s.sum.Types[msg[0]]++
 	s.model.apply(s.seq, msg)
+	s.sum.PeakLive = max(s.sum.PeakLive, len(s.model.orders))
 	if s.itch != nil {
 		binary.BigEndian.PutUint16(s.lenBuf[:], uint16(len(msg)))
 		if _, err := s.itch.Write(s.lenBuf[:]); err != nil {
@@ -238,6 +240,9 @@ func (s *session) run() error {
 	mr := newRNG(cfg.Seed, 1)
 	specs := universe(&mr, cfg.Instruments)
 	m := newMarket(&mr, specs, s.emit)
+	if cfg.Live > 0 {
+		m.setLive(cfg.Live)
+	}
 	p := newPlan(m)
 	if cfg.Messages < p.fixed {
 		return fmt.Errorf("%w: %d messages, the schedule for %d instruments needs at least %d", ErrTooFewMessages, cfg.Messages, cfg.Instruments, p.fixed)

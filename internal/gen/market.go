@@ -1,6 +1,8 @@
 package gen
 
 import (
+	"math"
+
 	"github.com/tickwire/tickwire/codec/itch"
 )
 
@@ -66,6 +68,9 @@ type instrument struct {
 	state    byte // trading state: 'T', 'H', 'P', 'Q'
 	opHalt   bool
 	tracking uint16
+	depth    int     // with Config.Live, the live orders its book settles at
+	spread   int     // with Config.Live, ticks per step of addPrice's distance (1: the default)
+	older    []int32 // with Config.Live, the last len(older) orders added (a ring), for pick
 }
 
 func sideIndex(side byte) int {
@@ -94,6 +99,7 @@ type market struct {
 	matches [16]uint64 // recent match numbers, for B
 	nmatch  int
 	pool    []*level
+	deep    bool // Config.Live: books settle at each instrument's depth
 	msg     []byte
 	emit    func(ts uint64, msg []byte) error
 	// trade statistics, for the summary
@@ -191,11 +197,16 @@ func (m *market) clamp(in *instrument, side byte, p int64) int64 {
 	return max(p, in.tick)
 }
 
-// addPrice draws a price near the touch.
+// addPrice draws a price near the touch: a geometric number of steps
+// away, 5% of the time 5 to 45 steps; a step is in.spread ticks wide, and
+// one tick by default.
 func (m *market) addPrice(in *instrument, side byte) uint32 {
 	k := int64(m.r.geom(0.45))
 	if m.r.chance(0.05) {
 		k = int64(m.r.between(5, 45))
+	}
+	if in.spread > 1 {
+		k = k*int64(in.spread) + int64(m.r.intn(in.spread))
 	}
 	p := in.mid + (1+k)*in.tick
 	if side == itch.Buy {
@@ -220,6 +231,9 @@ func (m *market) insert(i int, ref uint64, side byte, shares, price uint32) int3
 	m.orders = append(m.orders, order{ref: ref, price: price, shares: shares, inst: int32(i), pos: int32(len(in.live)), side: side, live: true})
 	in.live = append(in.live, o)
 	in.recent[in.nrecent%len(in.recent)] = o
+	if in.older != nil {
+		in.older[in.nrecent%len(in.older)] = o
+	}
 	in.nrecent++
 	s := &in.sides[sideIndex(side)]
 	l := s.levels[price]
@@ -295,7 +309,12 @@ func (m *market) front(s *bookSide) int32 {
 }
 
 // pick returns a live order of instrument i, usually a recent one; -1 if
-// it has none.
+// it has none. 85% of the time it tries the last 16 orders added, else any
+// live order. With Config.Live, most of the "any" are from the last
+// olderOrders added instead (a deep book would otherwise send one action in
+// seven to an order resting since the morning: far less locality than the
+// default books, whose few hundred orders all churn); old orders are still
+// hit, as on a real day, about 3% of the time.
 func (m *market) pick(i int) int32 {
 	in := &m.insts[i]
 	if len(in.live) == 0 {
@@ -305,6 +324,15 @@ func (m *market) pick(i int) int32 {
 		n := min(in.nrecent, len(in.recent))
 		for range 4 {
 			o := in.recent[m.r.intn(n)]
+			if m.orders[o].live {
+				return o
+			}
+		}
+	}
+	if in.older != nil && m.r.chance(0.8) {
+		n := min(in.nrecent, len(in.older))
+		for range 4 {
+			o := in.older[m.r.intn(n)]
 			if m.orders[o].live {
 				return o
 			}
@@ -498,19 +526,69 @@ func (m *market) position(ts uint64, i int, k int) error {
 // over a session instead of piling up orders.
 const restingDepth = 150
 
-// flow emits one order-flow event for instrument i: roughly 40-45% adds (A,
-// some F), 35-40% D, 5% E, 1% C, 3% X, 5% U, the rest trades and status.
-// The add/delete split leans towards deletes while the instrument holds more
-// than restingDepth live orders and towards adds while it holds fewer than
-// half of that, so its depth reverts to restingDepth.
-func (m *market) flow(ts uint64, i int) error {
-	addP := 0.42
-	switch n := len(m.insts[i].live); {
-	case n > restingDepth:
-		addP = 0.36
-	case n < restingDepth/2:
-		addP = 0.48
+// buildAdd is the share of adds in an instrument's flow while its book is
+// below its depth with Config.Live: about 10% of its flow is then deletes
+// and 3.5% executions that remove an order, so its book grows by about
+// 0.55 orders a message.
+const buildAdd = 0.70
+
+// olderOrders is how many of an instrument's latest adds pick draws from
+// with Config.Live when it does not take one of the last 16.
+const olderOrders = 1024
+
+// setLive gives each instrument its share of live orders in proportion to
+// its Zipf weight, the share of the flow it draws (cumulative rounding, so
+// the shares add up to live exactly), and turns on the deep-book split of
+// flow: a book fills in the same fraction of its own flow whatever its
+// instrument's activity, and every book is full at about the same time.
+// A deep book's adds spread over more price levels (spread: sqrt(depth)/20
+// ticks a step, so that 250,000 orders stand on about a thousand levels a
+// side rather than tens of thousands of orders on each of the few levels
+// at the touch), bounded so that bids stay well above zero.
+func (m *market) setLive(live int) {
+	prev := 0
+	for k, c := range m.z.cum {
+		upto := int(math.Round(c * float64(live)))
+		if k == len(m.z.cum)-1 {
+			upto = live
+		}
+		in := &m.insts[m.z.idx[k]]
+		in.depth = max(upto-prev, 0)
+		prev += in.depth
+		in.spread = max(min(int(math.Sqrt(float64(in.depth))/20), int(in.mid/in.tick/100)), 1)
+		in.older = make([]int32, olderOrders)
 	}
+	m.deep = true
+}
+
+// addShare is the probability that a flow event of in is an add. By default
+// it leans towards deletes while the instrument holds more than
+// restingDepth live orders and towards adds while it holds fewer than half
+// of that, so its depth reverts to restingDepth. With Config.Live it is
+// buildAdd below the instrument's depth and leans towards deletes from
+// there, so the book fills, then stays at its depth.
+func (m *market) addShare(in *instrument) float64 {
+	n := len(in.live)
+	if m.deep {
+		if n < in.depth {
+			return buildAdd
+		}
+		return 0.36
+	}
+	switch {
+	case n > restingDepth:
+		return 0.36
+	case n < restingDepth/2:
+		return 0.48
+	}
+	return 0.42
+}
+
+// flow emits one order-flow event for instrument i: roughly 40-45% adds (A,
+// some F), 35-40% D, 5% E, 1% C, 3% X, 5% U, the rest trades and status;
+// addShare sets the split between adds and deletes.
+func (m *market) flow(ts uint64, i int) error {
+	addP := m.addShare(&m.insts[i])
 	u := m.r.float()
 	switch {
 	case u < addP:
