@@ -36,22 +36,25 @@ lint:
 # bench prints the headline figures: per-message costs from the Go benchmarks,
 # whole-process replays of a generated yardstick session (3M messages, 300
 # instruments) and of a larger one (DAY_BENCH: 10M messages, 3,000
-# instruments, raw ITCH) against the C floors, a short live load test (LOAD_BENCH) and the fan-out beside NATS; each tool
+# instruments, raw ITCH) and one with 2M orders live at its peak
+# (LIVE_BENCH) against the C floors, a short live load test (LOAD_BENCH) and the fan-out beside NATS; each tool
 # writes its figures to bin/*.json, and tools/benchtable ends with one table
 # of them all. A tool that fails still leaves the table, whose rows it
 # measures say "not measured", and make bench fails. About 3 minutes on the
 # 2-core development VM, plus about 2 minutes the first time (generating the
 # sessions, cached in $TMPDIR/tickwire-bench).
 DAY_BENCH ?= -messages 10000000 -instruments 3000 -seed 5 -formats raw
+LIVE_BENCH ?= -messages 10000000 -instruments 3000 -seed 5 -live 2000000 -formats raw -runs 3
 LOAD_BENCH ?= -messages 2000000 -rates 5e5,1e6,0 -payloads 1400 -poll busy -subscribers 8
 bench: build
-	rm -f bin/bench.txt bin/replay.json bin/replay-day.json bin/live.json bin/fanout.json
+	rm -f bin/bench.txt bin/replay.json bin/replay-day.json bin/replay-live.json bin/live.json bin/fanout.json
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./codec/... ./feed/... ./book/... ./replay/ ./internal/pipeline/ ./transport/ | tee bin/bench.txt
 	-$(GO) run ./tools/replaybench -tickwire bin/tickwire -gobench bin/bench.txt -json bin/replay.json
 	-$(GO) run ./tools/replaybench -tickwire bin/tickwire $(DAY_BENCH) -json bin/replay-day.json
+	-$(GO) run ./tools/replaybench -tickwire bin/tickwire $(LIVE_BENCH) -json bin/replay-live.json
 	-$(GO) run ./tools/loadtest -tickwire bin/tickwire $(LOAD_BENCH) -json bin/live.json
 	-$(GO) run ./tools/fanoutbench -json bin/fanout.json
-	$(GO) run ./tools/benchtable -gobench bin/bench.txt -replay bin/replay.json -replay-day bin/replay-day.json -live bin/live.json -fanout bin/fanout.json
+	$(GO) run ./tools/benchtable -gobench bin/bench.txt -replay bin/replay.json -replay-day bin/replay-day.json -replay-live bin/replay-live.json -live bin/live.json -fanout bin/fanout.json
 
 # soak runs the daemon for SOAK of simulated session at 50,000 messages a
 # second with subscribers attached, and reports the collector's cycles,

@@ -39,6 +39,7 @@ func main() {
 		gobench  = flag.String("gobench", "", "go test -bench output `FILE` (make bench: bin/bench.txt)")
 		replay   = flag.String("replay", "", "replaybench -json `FILE`")
 		day      = flag.String("replay-day", "", "replaybench -json `FILE` of the larger session (make bench: 10M messages, 3,000 instruments)")
+		deep     = flag.String("replay-live", "", "replaybench -json `FILE` of the session with the most live orders (make bench: 2M at peak)")
 		liveFile = flag.String("live", "", "loadtest -json `FILE`")
 		fanout   = flag.String("fanout", "", "fanoutbench -json `FILE`")
 		liveRate = flag.Float64("live-rate", 1e6, "the loadtest rate whose per-stage latencies are shown, messages per second (0: as fast as the sender could)")
@@ -46,6 +47,7 @@ func main() {
 	flag.Parse()
 	in := load(*gobench, *replay, *liveFile, *fanout)
 	in.day = readJSON[report.Replay](*day, &in.errs)
+	in.deep = readJSON[report.Replay](*deep, &in.errs)
 	in.liveRate = *liveRate
 	in.print(os.Stdout)
 	if len(in.errs) > 0 {
@@ -58,6 +60,7 @@ type inputs struct {
 	bench    *goBench
 	replay   *report.Replay
 	day      *report.Replay // the larger session, beside the yardstick
+	deep     *report.Replay // the session with 2M live orders at peak
 	live     *report.Live
 	fanout   *report.Fanout
 	liveRate float64
@@ -195,6 +198,9 @@ func (in *inputs) replayRows() []row {
 		return rs
 	}
 	rs = append(rs, replayRows(in.day)...)
+	if in.deep != nil {
+		rs = append(rs, replayRows(in.deep)...)
+	}
 	r := row{section: "replay", what: "cost per message, larger session / yardstick (raw, 1 shard)", unit: "x", target: "<= 1.30", measured: notMeasured}
 	small, big := perMessage(in.replay), perMessage(in.day)
 	if small > 0 && big > 0 {
@@ -236,6 +242,9 @@ func replayRows(rep *report.Replay) []row {
 		r := row{section: "replay", what: n.what, unit: "x floor", measured: notMeasured}
 		if rep != nil {
 			r.what += fmt.Sprintf(" (%s msgs)", thousands(float64(rep.Messages)))
+			if rep.Live > 0 {
+				r.what = strings.TrimSuffix(r.what, ")") + fmt.Sprintf(", %s live at peak)", thousands(float64(rep.Live)))
+			}
 			found := false
 			for _, c := range rep.Cases {
 				if c.Format != n.format || c.Shards != n.shards {

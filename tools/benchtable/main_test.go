@@ -18,6 +18,7 @@ const (
 	testBench  = "testdata/bench.txt"
 	testReplay = "testdata/replay.json"
 	testDay    = "testdata/replay-day.json"
+	testDeep   = "testdata/replay-live.json"
 	testLive   = "testdata/live.json"
 	testFanout = "testdata/fanout.json"
 )
@@ -66,6 +67,7 @@ func TestParseGoBench(t *testing.T) {
 func TestRows(t *testing.T) {
 	in := load(testBench, testReplay, testLive, testFanout)
 	in.day = readJSON[report.Replay](testDay, &in.errs)
+	in.deep = readJSON[report.Replay](testDeep, &in.errs)
 	if len(in.errs) > 0 {
 		t.Fatal(in.errs)
 	}

@@ -42,6 +42,7 @@ func main() {
 		messages    = flag.Int("messages", 3_000_000, "messages in the yardstick session")
 		instruments = flag.Int("instruments", 300, "instruments in the yardstick session")
 		seed        = flag.Uint64("seed", 42, "generator seed of the session")
+		live        = flag.Int("live", 0, "the session's peak of live orders (tickwire gen -live; 0: the generator's default)")
 		formats     = flag.String("formats", "raw,pcap", "inputs to replay: raw (ITCH BinaryFILE), pcap (A/B Ethernet capture), or both")
 		dir         = flag.String("dir", filepath.Join(os.TempDir(), "tickwire-bench"), "cache directory for generated sessions")
 		runs        = flag.Int("runs", 5, "runs of each case, alternating with its floor (the medians are reported)")
@@ -68,7 +69,7 @@ func main() {
 		}
 		want[f] = true
 	}
-	rep, err := bench(*tickwire, session{*messages, *instruments, *seed}, want, *dir, *floors, *runs)
+	rep, err := bench(*tickwire, session{*messages, *instruments, *seed, *live}, want, *dir, *floors, *runs)
 	if err != nil {
 		fail(err)
 	}
@@ -86,10 +87,11 @@ type result struct {
 }
 
 // session names a generated session: tickwire gen -messages -instruments
-// -seed.
+// -seed -live.
 type session struct {
 	messages, instruments int
 	seed                  uint64
+	live                  int // gen -live, 0 for none
 }
 
 // bench measures the replays of the formats in want, prints them and
@@ -100,14 +102,14 @@ func bench(tickwire string, ss session, formats map[string]bool, dir, floors str
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
-	base := filepath.Join(dir, fmt.Sprintf("session-%d-%d-%d", messages, instruments, ss.seed))
+	base := filepath.Join(dir, fmt.Sprintf("session-%d-%d-%d-%d", messages, instruments, ss.seed, ss.live))
 	raw, pcap, books := base+".itch", base+".pcap", base+".books.jsonl"
 	if _, err := os.Stat(books); err != nil {
 		// Packets filled for up to a second hold ~35 messages each, the
 		// shape of the yardstick (95 MB raw, ~200 MB A/B pcap).
 		fmt.Fprintf(os.Stderr, "generating %s.{itch,pcap} ...\n", base)
 		cmd := exec.Command(tickwire, "gen", "-messages", fmt.Sprint(messages), "-instruments", fmt.Sprint(instruments),
-			"-seed", fmt.Sprint(ss.seed), "-batch", "1s", "-format", "pcap", "-link", "ether", "-o", pcap, "-itch", raw, "-books", books+".tmp")
+			"-seed", fmt.Sprint(ss.seed), "-live", fmt.Sprint(ss.live), "-batch", "1s", "-format", "pcap", "-link", "ether", "-o", pcap, "-itch", raw, "-books", books+".tmp")
 		cmd.Stderr = os.Stderr
 		if err := cmd.Run(); err != nil {
 			return nil, fmt.Errorf("generating %s: %w", base, err)
@@ -130,7 +132,7 @@ func bench(tickwire string, ss session, formats map[string]bool, dir, floors str
 		floorBin[f] = bin
 	}
 	out := filepath.Join(dir, "books.out.jsonl")
-	rep := &report.Replay{Messages: messages, Instruments: instruments, Seed: ss.seed, Runs: runs, GOMAXPROCS: runtime.GOMAXPROCS(0),
+	rep := &report.Replay{Messages: messages, Instruments: instruments, Seed: ss.seed, Live: ss.live, Runs: runs, GOMAXPROCS: runtime.GOMAXPROCS(0),
 		Floor: "the C floors of " + floors + " (floor.c, floor_pcap.c; cc -O2), run as processes alternating with tickwire's, medians", LoadBefore: loadBefore}
 	for _, c := range []struct {
 		name, format, file, floor string

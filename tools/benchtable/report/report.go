@@ -24,7 +24,8 @@ import (
 type Replay struct {
 	Messages    int     `json:"messages"`
 	Instruments int     `json:"instruments"`
-	Seed        uint64  `json:"seed"` // the generator's -seed
+	Seed        uint64  `json:"seed"`           // the generator's -seed
+	Live        int     `json:"live,omitempty"` // the generator's -live: the session's peak of live orders
 	RawBytes    int64   `json:"raw_bytes"`
 	PcapBytes   int64   `json:"pcap_bytes"`
 	Runs        int     `json:"runs"` // runs of each case; the medians are reported
