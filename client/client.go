@@ -72,6 +72,8 @@ type Options struct {
 	// TLS, when not nil, makes the connection TLS with this configuration
 	// (its ServerName, when empty, is the address's host). Default nil.
 	TLS *tls.Config
+	// NATS configures DialNATS (WithNATS).
+	NATS NATSOptions
 }
 
 // Option configures Dial.
@@ -153,6 +155,7 @@ type Client struct {
 	closed chan struct{}
 	connMu sync.Mutex // conn, for Close and the context's interruption from other goroutines
 	msg    transport.Message
+	nats   *natsState // DialNATS's; nil over TCP
 }
 
 // Dial connects to the server at addr, says Hello and subscribes as the
@@ -352,6 +355,9 @@ func (c *Client) readFrame() (transport.Frame, error) {
 // unless WithoutReconnect; a refusal on reconnection is final. Nothing is
 // allocated per message once the mirror has grown.
 func (c *Client) Run(ctx context.Context, fn func(*Event) error) error {
+	if c.nats != nil {
+		return c.runNATS(ctx, fn)
+	}
 	stop := context.AfterFunc(ctx, c.interrupt)
 	defer stop()
 	var ev Event

@@ -161,6 +161,8 @@ type Publisher struct {
 	mwcb    mwcbState
 	mwcbNew bool // a market-wide frame appended since the last Flush
 
+	followers atomic.Pointer[[]*Follower] // woken after the server (follow.go)
+
 	frames  atomic.Uint64 // frames appended, for tests and metrics
 	seqSeen atomic.Uint64 // lastSeq as of the latest Flush, for other goroutines
 }
@@ -287,8 +289,8 @@ func (p *Publisher) Change(c *book.Change) {
 		// what is gathered stays bounded. Safe between two changes of a
 		// message: a frame's updates are applied one by one, and the
 		// snapshots and markers wait for Flush, between messages.
-		if p.flushChanges() && p.notify != nil {
-			p.notify()
+		if p.flushChanges() {
+			p.wake()
 		}
 	}
 }
@@ -353,8 +355,8 @@ func (p *Publisher) Flush() {
 		p.takeRequests()
 		appended = true
 	}
-	if appended && p.notify != nil {
-		p.notify()
+	if appended {
+		p.wake()
 	}
 	p.origin = 0
 }
@@ -383,9 +385,7 @@ func (p *Publisher) Status(state tw.FeedState, reason string, feedSeq uint64) {
 	if resync {
 		p.ring.Append(recResync<<16, nil)
 	}
-	if p.notify != nil {
-		p.notify()
-	}
+	p.wake()
 }
 
 // flushChanges encodes the gathered changes, one frame per instrument and

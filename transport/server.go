@@ -985,15 +985,7 @@ func (cs *connState) appendFrame(out, f []byte) []byte {
 // applyReady applies the requests the writer took, up to id: their
 // snapshots, then the subscription change.
 func (cs *connState) applyReady(out []byte, id uint64) []byte {
-	cs.mu.Lock()
-	k := 0
-	for k < len(cs.ready) && cs.ready[k].id <= id {
-		k++
-	}
-	rs := cs.ready[:k:k]
-	cs.ready = cs.ready[k:]
-	cs.mu.Unlock()
-	for _, r := range rs {
+	for _, r := range takeReady(&cs.mu, &cs.ready, id) {
 		if !r.listed {
 			cs.inflight--
 		}

@@ -147,6 +147,11 @@ func (h *Handler) Started() bool { return h.sp == nil || h.sp.started }
 // messages to them then.
 func (h *Handler) Book(l uint16) *book.Book { return h.p.BookOf(l) }
 
+// SessionID returns the feed's MoldUDP64 (or SoupBinTCP) session, padded
+// as it came, once one was identified. Call it from the goroutine that
+// applies messages (a hook).
+func (h *Handler) SessionID() ([10]byte, bool) { return h.p.SessionID() }
+
 // Locates returns the instruments of the books, ascending (read as Book).
 func (h *Handler) Locates() []uint16 { return h.p.Locates(nil) }
 

@@ -293,6 +293,10 @@ func (p *Pipeline) Session() (string, bool) {
 	return string(itch.TrimAlpha(name[:])), ok
 }
 
+// SessionID returns the MoldUDP64 session as it came (10 bytes, padded),
+// if one was identified; it does not allocate.
+func (p *Pipeline) SessionID() ([10]byte, bool) { return p.sessions.Session() }
+
 // Message implements feed.Handler: it validates one ITCH message and applies
 // it to the book. msg is not retained.
 func (p *Pipeline) Message(seq uint64, msg []byte) {
