@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"net"
 	"testing"
 	"time"
 
@@ -216,4 +217,104 @@ func timestampOf(m []byte) uint64 {
 	return uint64(binary.BigEndian.Uint16(m[5:]))<<32 | uint64(binary.BigEndian.Uint32(m[7:]))
 }
 
-var _ = fmt.Sprint
+// TestRedundantHandlers runs two handlers on the same feed, publishing
+// into one stream, each flushing its books at its own pace; the second
+// is stopped (killed: it never finishes its session) two thirds in. The
+// stream's duplicate window keeps one copy of most messages, and clients
+// that start live and after the end equal the session's books.
+func TestRedundantHandlers(t *testing.T) {
+	msgs, want := session(t, 40_000, 30, 12)
+	ns := startNATS(t, "", 0)
+	url := ns.ClientURL()
+	a := newHandler(t, natsjs.Config{URL: url})
+	b := newHandler(t, natsjs.Config{URL: url})
+	a.waitReady(t)
+	b.waitReady(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	live := make(chan []byte, 1)
+	liveErr := make(chan error, 1)
+	go func() {
+		b, err := mirror(ctx, url)
+		live <- b
+		liveErr <- err
+	}()
+	cut := 2 * len(msgs) / 3
+	for from := 0; from < len(msgs); from += 5_000 {
+		to := min(from+5_000, len(msgs))
+		a.play(t, msgs, from, to, 50)
+		if from < cut {
+			b.play(t, msgs, from, min(to, cut), 70)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	b.np.Close(ctx) // mid-session: the other handler goes on alone
+	a.end(uint64(len(msgs)))
+	a.close(t)
+	sa, sb := a.np.Stats(), b.np.Stats()
+	t.Logf("handler a: %+v\nhandler b: %+v", sa, sb)
+	if sa.Duplicates+sb.Duplicates == 0 {
+		t.Error("the stream kept every message of both handlers: no duplicate detected")
+	}
+	if err := <-liveErr; err != nil {
+		t.Fatalf("live client: %v", err)
+	}
+	sameBooks(t, "live client", <-live, want)
+	for _, from := range []client.From{client.FromStart(), {}} {
+		got, err := mirror(ctx, url, client.WithNATS(client.NATSOptions{From: from}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		sameBooks(t, fmt.Sprintf("late client %+v", from), got, want)
+	}
+}
+
+// TestNATSRestart stops the NATS server under a running handler and
+// starts it again (same port, same storage): the handler's feed goes on,
+// what it could not publish is counted and its instruments repaired by
+// snapshots in the stream, and a client that was subscribed throughout
+// and one that replays the day after the end both equal the books.
+func TestNATSRestart(t *testing.T) {
+	msgs, want := session(t, 40_000, 30, 13)
+	dir := t.TempDir()
+	ns := startNATS(t, dir, 0)
+	url := ns.ClientURL()
+	port := ns.Addr().(*net.TCPAddr).Port
+	h := newHandler(t, natsjs.Config{URL: url})
+	h.waitReady(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	live := make(chan []byte, 1)
+	liveErr := make(chan error, 1)
+	go func() {
+		b, err := mirror(ctx, url)
+		live <- b
+		liveErr <- err
+	}()
+	third := len(msgs) / 3
+	h.play(t, msgs, 0, third, 50)
+	time.Sleep(100 * time.Millisecond)
+	ns.Shutdown()
+	ns.WaitForShutdown()
+	h.play(t, msgs, third, 2*third, 50) // NATS is down
+	time.Sleep(200 * time.Millisecond)  // the publisher meets the outage
+	ns = startNATS(t, dir, port)
+	h.waitReady(t)
+	h.play(t, msgs, 2*third, len(msgs), 50)
+	h.end(uint64(len(msgs)))
+	h.close(t)
+	st := h.np.Stats()
+	t.Logf("publisher: %+v", st)
+	if st.Dropped+st.Failed == 0 || st.Repairs == 0 {
+		t.Errorf("NATS down: want frames counted as dropped or failed, and instruments repaired: %+v", st)
+	}
+	if err := <-liveErr; err != nil {
+		t.Fatalf("live client: %v", err)
+	}
+	sameBooks(t, "client subscribed throughout", <-live, want)
+	got, err := mirror(ctx, url, client.WithNATS(client.NATSOptions{From: client.FromStart()}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sameBooks(t, "replay from the start", got, want)
+}

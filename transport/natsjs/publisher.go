@@ -56,7 +56,10 @@ type Config struct {
 	// updates go out together until one comes from a feed sequence in
 	// another block of BatchSeqs (default 1024), or the first has waited
 	// Linger (default 2 ms). Blocks of sequences make two handlers cut
-	// their messages alike, for the stream's duplicate detection.
+	// their messages alike, for the stream's duplicate detection, which
+	// takes a message for another's only when both cover the same
+	// sequences (a Linger cut makes them differ: both are kept, and
+	// readers skip what they applied already).
 	BatchSeqs uint64
 	Linger    time.Duration
 	// AckTimeout is how long a publish may wait for its acknowledgement
@@ -202,6 +205,11 @@ type Publisher struct {
 	now         time.Time
 
 	published, bytes, dropped, failedN, repaired, rounds, puts, dups atomic.Uint64
+
+	// inflight counts each instrument's publishes into the stream not yet
+	// answered; disconnected is set when the connection is lost.
+	inflight     []atomic.Int32
+	disconnected atomic.Bool
 }
 
 // Start connects to NATS and publishes what pub publishes from now on,
@@ -211,11 +219,12 @@ func Start(pub *transport.Publisher, cfg Config) (*Publisher, error) {
 	if err := cfg.resolve(); err != nil {
 		return nil, err
 	}
-	p := &Publisher{cfg: cfg, mr: newMirror(), batches: make([]batch, 1<<16), stop: make(chan struct{}), done: make(chan struct{}),
+	p := &Publisher{cfg: cfg, mr: newMirror(), batches: make([]batch, 1<<16), inflight: make([]atomic.Int32, 1<<16), stop: make(chan struct{}), done: make(chan struct{}),
 		setupKick: make(chan struct{}, 1)}
 	opts := append([]nats.Option{nats.Name("tickwire"), nats.RetryOnFailedConnect(true), nats.MaxReconnects(-1),
 		nats.ReconnectWait(250 * time.Millisecond),
 		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
+			p.disconnected.Store(true)
 			if err != nil {
 				cfg.Logf("nats: disconnected: %v", err)
 			}
@@ -233,7 +242,8 @@ func Start(pub *transport.Publisher, cfg Config) (*Publisher, error) {
 	js, err := jetstream.New(nc, jetstream.WithPublishAsyncMaxPending(cfg.MaxPending+64),
 		jetstream.WithPublishAsyncTimeout(cfg.AckTimeout),
 		jetstream.WithPublishAsyncErrHandler(p.asyncErr),
-		jetstream.WithPublishAsyncAckHandler(func(_ jetstream.JetStream, _ *nats.Msg, a *jetstream.PubAck) {
+		jetstream.WithPublishAsyncAckHandler(func(_ jetstream.JetStream, m *nats.Msg, a *jetstream.PubAck) {
+			p.settled(m)
 			if a.Duplicate {
 				p.dups.Add(1)
 			}
@@ -321,6 +331,7 @@ func (p *Publisher) ensure(ctx context.Context) error {
 // goroutine: the instrument is repaired from a snapshot.
 func (p *Publisher) asyncErr(_ jetstream.JetStream, m *nats.Msg, err error) {
 	p.failedN.Add(1)
+	p.settled(m)
 	if m.Header.Get(HeaderKind) == KindFeed {
 		return
 	}
@@ -328,6 +339,29 @@ func (p *Publisher) asyncErr(_ jetstream.JetStream, m *nats.Msg, err error) {
 		p.failMu.Lock()
 		p.failed = append(p.failed, uint16(loc))
 		p.failMu.Unlock()
+	}
+}
+
+// settled counts a publish of an instrument answered (acknowledged or
+// failed), on nats.go's goroutine.
+func (p *Publisher) settled(m *nats.Msg) {
+	if loc, e := strconv.ParseUint(m.Header.Get(HeaderLocate), 10, 16); e == nil && m.Header.Get(HeaderRound) == "" {
+		p.inflight[loc].Add(-1)
+	}
+}
+
+// lostInFlight marks for repair, after the connection was lost, every
+// instrument with a publish unanswered: it may never have reached the
+// stream, and no error may come for it before AckTimeout, or ever if the
+// instrument has no more updates.
+func (p *Publisher) lostInFlight() {
+	if !p.disconnected.Swap(false) {
+		return
+	}
+	for loc := range p.inflight {
+		if p.inflight[loc].Load() > 0 {
+			p.markDirty(uint16(loc))
+		}
 	}
 }
 
@@ -374,12 +408,14 @@ func (p *Publisher) run() {
 		case <-tick.C:
 		}
 		p.now = time.Now()
+		p.lostInFlight()
 		p.takeFailed()
 		p.f.Next(p)
 		p.flushLingering(stopping)
 		p.repair(!stopping)
 		if stopping {
 			p.finalRound()
+			p.settle()
 			return
 		}
 		p.round(1 << 20)
@@ -402,6 +438,22 @@ func (p *Publisher) finalRound() {
 		if p.roundIdx == idx && !p.finalDone {
 			time.Sleep(time.Millisecond) // waiting for acknowledgements
 		}
+	}
+}
+
+// settle waits, up to 10 s, until every publish is answered, repairing
+// the instruments whose publishes failed meanwhile: at the end, no later
+// update would reveal the loss.
+func (p *Publisher) settle() {
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		p.lostInFlight()
+		p.takeFailed()
+		if len(p.repairs) == 0 && p.js.PublishAsyncPending() == 0 {
+			return
+		}
+		p.repair(false)
+		time.Sleep(time.Millisecond)
 	}
 }
 
@@ -502,8 +554,8 @@ func (p *Publisher) flushBatch(loc uint16) {
 	h := nats.Header{HeaderKind: {KindUpdates}, HeaderSeq: {strconv.FormatUint(b.last, 10)},
 		HeaderPrev: {strconv.FormatUint(b.prev, 10)}, HeaderTime: {strconv.FormatUint(b.ts, 10)},
 		HeaderLocate:          {strconv.Itoa(int(loc))},
-		jetstream.MsgIDHeader: {p.sessionToken() + "." + strconv.Itoa(int(loc)) + "." + strconv.FormatUint(b.first, 10)}}
-	if !p.publish(p.instSubject(loc), b.buf, h) {
+		jetstream.MsgIDHeader: {p.sessionToken() + "." + strconv.Itoa(int(loc)) + "." + strconv.FormatUint(b.first, 10) + "-" + strconv.FormatUint(b.last, 10)}}
+	if !p.publish(p.instSubject(loc), b.buf, h, int(loc)) {
 		p.markDirty(loc)
 	}
 	b.buf = b.buf[:0]
@@ -541,6 +593,10 @@ func (p *Publisher) feedFrame(frame []byte) {
 			st.Init(t.Bytes, t.Pos)
 			if st.State() == tw.FeedStateEndOfSession && st.Locate() == 0 && !p.ended {
 				p.ended, p.nextRound, p.roundLocs = true, time.Time{}, nil
+				// Readers stop at the end: every update and repair goes
+				// into the stream before it.
+				p.flushLingering(true)
+				p.settle()
 			}
 		}
 	}
@@ -548,9 +604,10 @@ func (p *Publisher) feedFrame(frame []byte) {
 }
 
 func (p *Publisher) publishFeed(frame []byte) {
+	p.flushLingering(true) // the updates before it go first
 	h := nats.Header{HeaderKind: {KindFeed},
 		jetstream.MsgIDHeader: {p.sessionToken() + "._feed." + strconv.FormatUint(xxhash.Sum64(frame), 16)}}
-	p.publish(p.subj.Feed(), frame, h)
+	p.publish(p.subj.Feed(), frame, h, -1)
 }
 
 // sessionToken returns the session's token ("0" before one is known).
@@ -578,13 +635,19 @@ func (p *Publisher) canPublish() bool {
 
 // publish publishes one message into the stream, never waiting: it
 // reports false (and counts a drop) when it cannot now.
-func (p *Publisher) publish(subject string, data []byte, h nats.Header) bool {
+func (p *Publisher) publish(subject string, data []byte, h nats.Header, loc int) bool {
 	if !p.canPublish() {
 		p.dropped.Add(1)
 		return false
 	}
 	m := &nats.Msg{Subject: subject, Data: bytes.Clone(data), Header: h}
+	if loc >= 0 {
+		p.inflight[loc].Add(1)
+	}
 	if _, err := p.js.PublishMsgAsync(m, jetstream.WithStallWait(time.Millisecond)); err != nil {
+		if loc >= 0 {
+			p.inflight[loc].Add(-1)
+		}
 		p.dropped.Add(1)
 		return false
 	}
@@ -604,7 +667,7 @@ func (p *Publisher) publishSnapshotPart(loc uint16, frame []byte, fi frameInfo, 
 		HeaderTime: {strconv.FormatUint(fi.ts, 10)}, HeaderLocate: {strconv.Itoa(int(loc))},
 		HeaderPart:            {strconv.Itoa(part) + "/" + more},
 		jetstream.MsgIDHeader: {p.sessionToken() + "." + strconv.Itoa(int(loc)) + ".s" + strconv.FormatUint(fi.last, 10) + "." + strconv.Itoa(part)}}
-	return p.publish(p.instSubject(loc), frame, h)
+	return p.publish(p.instSubject(loc), frame, h, int(loc))
 }
 
 // repair publishes into the stream a snapshot of each instrument a frame
