@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"strings"
 	"testing"
 	"time"
 
@@ -148,6 +149,33 @@ func mirror(ctx context.Context, url string, opts ...client.Option) ([]byte, err
 	return b.Bytes(), err
 }
 
+// liveMirror is a client running in the background (goMirror).
+type liveMirror struct {
+	books chan []byte
+	err   chan error
+}
+
+// goMirror runs mirror in the background from now on.
+func goMirror(ctx context.Context, url string, opts ...client.Option) *liveMirror {
+	l := &liveMirror{books: make(chan []byte, 1), err: make(chan error, 1)}
+	go func() {
+		b, err := mirror(ctx, url, opts...)
+		l.books <- b
+		l.err <- err
+	}()
+	return l
+}
+
+// check waits for the client's end and compares its books with want.
+func (l *liveMirror) check(t *testing.T, name string, want []byte) {
+	t.Helper()
+	b := <-l.books
+	if err := <-l.err; err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	sameBooks(t, name, b, want)
+}
+
 func sameBooks(t *testing.T, name string, got, want []byte) {
 	t.Helper()
 	if !bytes.Equal(got, want) {
@@ -171,14 +199,8 @@ func TestReplayTheDay(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 
-	live := make(chan []byte, 1)
-	liveErr := make(chan error, 1)
 	h.play(t, msgs, 0, 2_000, 50)
-	go func() {
-		b, err := mirror(ctx, url)
-		live <- b
-		liveErr <- err
-	}()
+	live := goMirror(ctx, url) // joins a session under way
 	for from := 2_000; from < len(msgs); from += 4_000 {
 		h.play(t, msgs, from, min(from+4_000, len(msgs)), 50)
 		time.Sleep(30 * time.Millisecond) // rounds of snapshots between
@@ -190,10 +212,7 @@ func TestReplayTheDay(t *testing.T) {
 	if st.Dropped != 0 || st.Failed != 0 || st.Rounds < 2 {
 		t.Errorf("publisher: %+v: want nothing dropped or failed, and rounds of snapshots", st)
 	}
-	if err := <-liveErr; err != nil {
-		t.Fatalf("live client: %v", err)
-	}
-	sameBooks(t, "live client", <-live, want)
+	live.check(t, "live client", want)
 
 	for _, c := range []struct {
 		name string
@@ -232,13 +251,7 @@ func TestRedundantHandlers(t *testing.T) {
 	b.waitReady(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	live := make(chan []byte, 1)
-	liveErr := make(chan error, 1)
-	go func() {
-		b, err := mirror(ctx, url)
-		live <- b
-		liveErr <- err
-	}()
+	live := goMirror(ctx, url)
 	cut := 2 * len(msgs) / 3
 	for from := 0; from < len(msgs); from += 5_000 {
 		to := min(from+5_000, len(msgs))
@@ -256,10 +269,7 @@ func TestRedundantHandlers(t *testing.T) {
 	if sa.Duplicates+sb.Duplicates == 0 {
 		t.Error("the stream kept every message of both handlers: no duplicate detected")
 	}
-	if err := <-liveErr; err != nil {
-		t.Fatalf("live client: %v", err)
-	}
-	sameBooks(t, "live client", <-live, want)
+	live.check(t, "live client", want)
 	for _, from := range []client.From{client.FromStart(), {}} {
 		got, err := mirror(ctx, url, client.WithNATS(client.NATSOptions{From: from}))
 		if err != nil {
@@ -284,13 +294,7 @@ func TestNATSRestart(t *testing.T) {
 	h.waitReady(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
-	live := make(chan []byte, 1)
-	liveErr := make(chan error, 1)
-	go func() {
-		b, err := mirror(ctx, url)
-		live <- b
-		liveErr <- err
-	}()
+	live := goMirror(ctx, url)
 	third := len(msgs) / 3
 	h.play(t, msgs, 0, third, 50)
 	time.Sleep(100 * time.Millisecond)
@@ -308,11 +312,106 @@ func TestNATSRestart(t *testing.T) {
 	if st.Dropped+st.Failed == 0 || st.Repairs == 0 {
 		t.Errorf("NATS down: want frames counted as dropped or failed, and instruments repaired: %+v", st)
 	}
-	if err := <-liveErr; err != nil {
-		t.Fatalf("live client: %v", err)
-	}
-	sameBooks(t, "client subscribed throughout", <-live, want)
+	live.check(t, "client subscribed throughout", want)
 	got, err := mirror(ctx, url, client.WithNATS(client.NATSOptions{From: client.FromStart()}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sameBooks(t, "replay from the start", got, want)
+}
+
+// freePorts returns n free loopback TCP ports.
+func freePorts(t testing.TB, n int) []int {
+	t.Helper()
+	var ports []int
+	var ls []net.Listener
+	for range n {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ls = append(ls, l)
+		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
+	}
+	for _, l := range ls {
+		l.Close()
+	}
+	return ports
+}
+
+// TestClusterLeaderKilled publishes into a three-node JetStream cluster
+// (stream and bucket with three replicas) and kills the stream's leader
+// mid-session: the handler carries on through the other servers, and a
+// client subscribed throughout and one replaying the day after the end
+// equal the session's books.
+func TestClusterLeaderKilled(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a three-node cluster")
+	}
+	msgs, want := session(t, 30_000, 30, 14)
+	ports := freePorts(t, 6)
+	var routes []string
+	for i := range 3 {
+		routes = append(routes, fmt.Sprintf("nats://127.0.0.1:%d", ports[3+i]))
+	}
+	var nodes []*server.Server
+	var urls []string
+	for i := range 3 {
+		ns, err := server.NewServer(&server.Options{ServerName: fmt.Sprintf("n%d", i), Host: "127.0.0.1", Port: ports[i],
+			JetStream: true, StoreDir: t.TempDir(), NoLog: true, NoSigs: true,
+			Cluster: server.ClusterOpts{Name: "tw", Host: "127.0.0.1", Port: ports[3+i]},
+			Routes:  server.RoutesFromStr(strings.Join(routes, ","))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		go ns.Start()
+		t.Cleanup(ns.Shutdown)
+		nodes = append(nodes, ns)
+		urls = append(urls, fmt.Sprintf("nats://127.0.0.1:%d", ports[i]))
+	}
+	for _, ns := range nodes {
+		if !ns.ReadyForConnections(20 * time.Second) {
+			t.Fatal("cluster node not ready")
+		}
+	}
+	url := strings.Join(urls, ",")
+	h := newHandler(t, natsjs.Config{URL: url, Replicas: 3})
+	for deadline := time.Now().Add(30 * time.Second); !h.np.Stats().Connected; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the cluster never took the stream")
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	live := goMirror(ctx, url)
+	half := len(msgs) / 2
+	h.play(t, msgs, 0, half, 50)
+	time.Sleep(100 * time.Millisecond)
+	killed := -1
+	for i, ns := range nodes {
+		if ns.JetStreamIsStreamLeader("$G", "TICKWIRE") {
+			killed = i
+			ns.Shutdown()
+			break
+		}
+	}
+	if killed < 0 {
+		t.Fatal("no stream leader found")
+	}
+	t.Logf("killed the stream leader n%d", killed)
+	h.play(t, msgs, half, len(msgs), 50)
+	time.Sleep(200 * time.Millisecond)
+	h.end(uint64(len(msgs)))
+	h.close(t)
+	t.Logf("publisher: %+v", h.np.Stats())
+	live.check(t, "client subscribed throughout", want)
+	var alive []string
+	for i, u := range urls {
+		if i != killed {
+			alive = append(alive, u)
+		}
+	}
+	got, err := mirror(ctx, strings.Join(alive, ","), client.WithNATS(client.NATSOptions{From: client.FromStart()}))
 	if err != nil {
 		t.Fatal(err)
 	}
