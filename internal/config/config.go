@@ -40,6 +40,8 @@ type Config struct {
 	Admin Admin `yaml:"admin"`
 	// Log is the daemon's log.
 	Log Log `yaml:"log"`
+	// NATS is publishing into NATS JetStream (off without a URL).
+	NATS NATS `yaml:"nats"`
 }
 
 // Transport configures the server strategy clients subscribe to.
@@ -190,6 +192,8 @@ func Default() *Config {
 		Transport: Transport{Listen: DefaultTransportListen, SlowConsumer: "conflate", QueueBytes: 4 << 20,
 			SlowAfter: 500 * time.Millisecond, HelloTimeout: 5 * time.Second, MaxClients: 16384},
 		Log: Log{Format: "plain", Level: "info"},
+		NATS: NATS{Prefix: "tickwire", Stream: "TICKWIRE", KV: "tickwire_books", Replicas: 1,
+			Duplicates: 2 * time.Minute, SnapshotEvery: time.Minute, History: 8},
 	}
 }
 
@@ -493,6 +497,9 @@ func (c *Config) validate() error {
 		return err
 	}
 	if err := c.Transport.validate(); err != nil {
+		return err
+	}
+	if err := c.NATS.validate(); err != nil {
 		return err
 	}
 	for _, cpu := range c.Transport.CPUs {

@@ -5,29 +5,41 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"time"
+
+	"github.com/nats-io/nats.go"
 
 	"github.com/tickwire/tickwire/feed/live"
 	"github.com/tickwire/tickwire/internal/admin"
 	"github.com/tickwire/tickwire/internal/config"
 	"github.com/tickwire/tickwire/transport"
+	"github.com/tickwire/tickwire/transport/natsjs"
+	"github.com/tickwire/tickwire/transport/ring"
 	"github.com/tickwire/tickwire/transport/tw"
 )
 
 // subscribers is the daemon's subscriber server, fed through the live
 // handler's hooks.
 type subscribers struct {
-	srv   *transport.Server
+	srv   *transport.Server // nil: no TCP subscribers (NATS alone)
 	pub   *transport.Publisher
+	nats  *natsjs.Publisher // nil: no nats.url
 	h     *live.Handler
 	ended bool // the handler announced the end of the session
 }
 
-// serveSubscribers starts the server transport.listen names, or returns
-// nil when it names none.
-func serveSubscribers(t config.Transport, stderr io.Writer) (*subscribers, error) {
+// serveSubscribers starts the server transport.listen names and the NATS
+// publisher nats.url names, or returns nil when the configuration names
+// neither.
+func serveSubscribers(cfg *config.Config, stderr io.Writer) (*subscribers, error) {
+	t := cfg.Transport
 	if t.Listen == "" {
-		return nil, nil
+		if cfg.NATS.URL == "" {
+			return nil, nil
+		}
+		s := &subscribers{pub: transport.NewPublisher(ring.New(64<<20), nil)}
+		return s, s.startNATS(cfg.NATS, stderr)
 	}
 	srv := transport.NewServer(transport.ServerConfig{Listen: t.ListenAddr.String(), Token: t.Token, TLS: t.TLSConfig,
 		Disconnect: t.SlowConsumer == "disconnect", QueueBytes: t.QueueBytes, SlowAfter: t.SlowAfter,
@@ -37,13 +49,51 @@ func serveSubscribers(t config.Transport, stderr io.Writer) (*subscribers, error
 		return nil, err
 	}
 	fmt.Fprintf(stderr, "serving subscribers on %s\n", srv.Addr())
-	return &subscribers{srv: srv, pub: srv.Publisher()}, nil
+	s := &subscribers{srv: srv, pub: srv.Publisher()}
+	if cfg.NATS.URL != "" {
+		if err := s.startNATS(cfg.NATS, stderr); err != nil {
+			s.close()
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+// startNATS starts publishing the books into NATS JetStream.
+func (s *subscribers) startNATS(n config.NATS, stderr io.Writer) error {
+	var opts []nats.Option
+	if n.Credentials != "" {
+		opts = append(opts, nats.UserCredentials(n.Credentials))
+	}
+	if n.NKey != "" {
+		o, err := nats.NkeyOptionFromSeed(n.NKey)
+		if err != nil {
+			return fmt.Errorf("nats.nkey: %w", err)
+		}
+		opts = append(opts, o)
+	}
+	if n.TLS.CA != "" {
+		opts = append(opts, nats.RootCAs(n.TLS.CA))
+	}
+	if n.TLS.Cert != "" {
+		opts = append(opts, nats.ClientCert(n.TLS.Cert, n.TLS.Key))
+	}
+	np, err := natsjs.Start(s.pub, natsjs.Config{URL: n.URL, Prefix: n.Prefix, Stream: n.Stream, KV: n.KV,
+		Replicas: n.Replicas, MaxBytes: n.MaxBytes, MaxAge: n.MaxAge, Duplicates: n.Duplicates,
+		SnapshotEvery: n.SnapshotEvery, History: n.History, Options: opts,
+		Logf: func(format string, args ...any) { fmt.Fprintf(stderr, format+"\n", args...) }})
+	if err != nil {
+		return err
+	}
+	s.nats = np
+	fmt.Fprintf(stderr, "publishing into NATS at %s\n", n.URL)
+	return nil
 }
 
 // startDaemon makes the live handler of cfg, logging to logw, with its
 // subscriber server if the configuration has one (subs is nil otherwise).
 func startDaemon(cfg *config.Config, logw io.Writer) (*subscribers, *live.Handler, error) {
-	subs, err := serveSubscribers(cfg.Transport, logw)
+	subs, err := serveSubscribers(cfg, logw)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -83,7 +133,7 @@ func startAdmin(cfg *config.Config, h *live.Handler, subs *subscribers, level *s
 // there is one.
 func (s *subscribers) source(h *live.Handler) admin.Source {
 	src := admin.Source{Handler: h}
-	if s != nil {
+	if s != nil && s.srv != nil {
 		src.Server = s.srv
 	}
 	return src
@@ -104,7 +154,14 @@ func (s *subscribers) hooks() live.Hooks {
 	// The handler's books are known once New returned: bound at the
 	// first hook, on the goroutine that applies messages.
 	bound := false
+	var session [10]byte
 	bind := func() {
+		if s.nats != nil && s.h != nil {
+			if id, ok := s.h.SessionID(); ok && id != session {
+				session = id
+				s.nats.SetSession(id)
+			}
+		}
 		if !bound && s.h != nil {
 			bound = true
 			h := s.h
@@ -150,5 +207,23 @@ func (s *subscribers) close() {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
-	s.srv.Finish(ctx)
+	if s.srv != nil {
+		s.srv.Finish(ctx)
+	} else {
+		s.pub.Flush()
+	}
+	if s.nats != nil {
+		nctx, ncancel := context.WithTimeout(context.Background(), 15*time.Second)
+		defer ncancel()
+		if err := s.nats.Close(nctx); err != nil {
+			fmt.Fprintf(os.Stderr, "tickwire: nats: %v\n", err)
+		}
+		fmt.Fprintf(os.Stderr, "nats: %s\n", natsSummary(s.nats.Stats()))
+	}
+}
+
+// natsSummary is the NATS publisher's counters in one line.
+func natsSummary(st natsjs.Stats) string {
+	return fmt.Sprintf("published %d messages (%d bytes), %d dropped, %d failed, %d instruments repaired, %d rounds of snapshots (%d parts), %d duplicates of another handler's",
+		st.Published, st.Bytes, st.Dropped, st.Failed, st.Repairs, st.Rounds, st.Puts, st.Duplicates)
 }

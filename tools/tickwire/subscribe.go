@@ -31,6 +31,7 @@ func subscribeCmd(args []string, stdout, stderr io.Writer) int {
 		exitOnEnd = fs.Bool("exit-on-end", false, "exit 0 once the daemon announces the end of the session")
 		quiet     = fs.Bool("quiet", false, "no status lines on stderr")
 		tlsOpts   = tlsFlags(fs)
+		dial      = natsFlags(fs)
 	)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -69,7 +70,7 @@ func subscribeCmd(args []string, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	dialCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	c, err := client.Dial(dialCtx, *addr, opts...)
+	c, err := dial(dialCtx, *addr, opts...)
 	cancel()
 	if err != nil {
 		return fail(1, err)

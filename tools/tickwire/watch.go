@@ -58,7 +58,7 @@ func watchCmd(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("tickwire watch", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: tickwire watch SYMBOL [--addr HOST:PORT] [--token T] [--levels N] [--trades N]")
+		fmt.Fprintln(stderr, "usage: tickwire watch SYMBOL [--addr HOST:PORT] [--token T] [--levels N] [--trades N] [--nats URL [--from start|SEQ|HH:MM:SS]]")
 		fs.PrintDefaults()
 	}
 	var (
@@ -67,6 +67,7 @@ func watchCmd(args []string, stdout, stderr io.Writer) int {
 		levels = fs.Int("levels", 10, "price levels shown per side")
 		trades = fs.Int("trades", 10, "last trades shown")
 		tlsOpt = tlsFlags(fs)
+		dial   = natsFlags(fs)
 	)
 	// The symbol may come before or after the flags.
 	var pos []string
@@ -102,7 +103,7 @@ func watchCmd(args []string, stdout, stderr io.Writer) int {
 		return fail(2, err)
 	}
 	dialCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	c, err := client.Dial(dialCtx, *addr, append(opts, client.WithSymbols(cfg.symbol), client.WithDepth(client.DepthOrders, 0),
+	c, err := dial(dialCtx, *addr, append(opts, client.WithSymbols(cfg.symbol), client.WithDepth(client.DepthOrders, 0),
 		client.WithToken(*token), client.WithName("tickwire watch"))...)
 	cancel()
 	if err != nil {
