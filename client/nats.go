@@ -80,6 +80,7 @@ type natsState struct {
 	inst      []natsInst
 	tokens    []string // the symbols asked for; nil: all
 	lead      time.Duration
+	fellBack  error // why the bucket's snapshots were not used at the start
 }
 
 // natsInst is what a NATS client knows of an instrument's place.
@@ -187,7 +188,10 @@ func (c *Client) startNATS(ctx context.Context) error {
 		}
 		snaps, err := ns.src.Snapshots(ctx, session, ns.tokens, upTo)
 		if err != nil {
-			return err
+			// The bucket does not answer (a cluster electing its
+			// leader): the stream's start is as exact, only longer.
+			snaps = nil
+			ns.fellBack = err
 		}
 		if len(snaps) > 0 {
 			start := snaps[0].Round
@@ -480,4 +484,14 @@ func (c *Client) applyFrame(f *transport.Frame, loc uint16, snapshot bool, after
 		}
 	}
 	return nil
+}
+
+// NATSFallback returns, for a DialNATS client, why it replays the session
+// from the stream's start instead of the bucket's snapshots (nil when it
+// did not have to, and over TCP).
+func (c *Client) NATSFallback() error {
+	if c.nats == nil {
+		return nil
+	}
+	return c.nats.fellBack
 }

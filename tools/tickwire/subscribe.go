@@ -81,6 +81,9 @@ func subscribeCmd(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "tickwire subscribe: "+format+"\n", args...)
 		}
 	}
+	if err := c.NATSFallback(); err != nil {
+		status("the bucket's snapshots did not answer (%v): replaying the session from the stream's start", err)
+	}
 	status("subscribed to %s at %s (depth %s)", *symbols, *addr, *depth)
 	var updates, snapshots uint64
 	err = c.Run(ctx, func(ev *client.Event) error {

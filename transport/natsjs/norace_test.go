@@ -1,0 +1,5 @@
+//go:build !race
+
+package natsjs_test
+
+const raceEnabled = false
