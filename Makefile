@@ -6,7 +6,7 @@ FUZZTIME  ?= 10s
 # sessions the randomized adversary test plays in make fuzz (make test plays 40)
 ADVERSARY_ROUNDS ?= 20000
 
-.PHONY: all build test vet race invariants lint bench load soak fuzz generate sample clean
+.PHONY: all build test test-cluster vet race invariants lint bench load soak fuzz generate sample clean
 
 all: build
 
@@ -24,6 +24,11 @@ export FEED_SEED
 test: vet
 	$(GO) test -race -count=1 $(PKGS)
 	$(GO) test -tags invariants -count=1 $(PKGS)
+
+# test-cluster runs the three-node JetStream cluster test (its leader killed
+# mid-session) five times; make test leaves it out for now.
+test-cluster:
+	TICKWIRE_NATS_CLUSTER=1 $(GO) test -count=5 -run '^TestClusterLeaderKilled$$' -v ./transport/natsjs/
 
 vet:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || { echo "gofmt needed:"; gofmt -l .; exit 1; }

@@ -143,12 +143,9 @@ func (c *Client) startNATS(ctx context.Context) error {
 			session = s
 			break
 		}
-		if !errors.Is(err, natsjs.ErrNoSession) && !errors.Is(err, jetstream.ErrStreamNotFound) {
-			return err
-		}
-		select { // nothing published yet: wait for the daemon
+		select { // nothing published yet, or the cluster not answering: wait
 		case <-ctx.Done():
-			return fmt.Errorf("client: waiting for a session in NATS: %w", ctx.Err())
+			return fmt.Errorf("client: waiting for a session in NATS (%v): %w", err, ctx.Err())
 		case <-time.After(200 * time.Millisecond):
 		}
 	}
@@ -205,9 +202,20 @@ func (c *Client) startNATS(ctx context.Context) error {
 			cfg.DeliverPolicy, cfg.OptStartTime = jetstream.DeliverByStartTimePolicy, &start
 		}
 	}
-	cons, err := ns.js.OrderedConsumer(ctx, ns.src.Stream, cfg)
-	if err != nil {
-		return fmt.Errorf("client: NATS consumer on %s: %w", ns.src.Stream, err)
+	// A cluster electing a leader may leave a request unanswered: each
+	// attempt has 5 s, until ctx is done.
+	var cons jetstream.Consumer
+	for {
+		actx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		c, err := ns.js.OrderedConsumer(actx, ns.src.Stream, cfg)
+		cancel()
+		if err == nil {
+			cons = c
+			break
+		}
+		if ctx.Err() != nil {
+			return fmt.Errorf("client: NATS consumer on %s: %w", ns.src.Stream, err)
+		}
 	}
 	if ns.endAtTail {
 		if info, err := cons.Info(ctx); err == nil && info.NumPending == 0 {

@@ -183,8 +183,9 @@ type Publisher struct {
 	session atomic.Pointer[string]
 	ready   atomic.Bool // the stream and the bucket exist
 
-	failMu sync.Mutex
-	failed []uint16 // instruments whose publish JetStream refused or did not acknowledge
+	failMu     sync.Mutex
+	failed     []uint16    // instruments whose publish JetStream refused or did not acknowledge
+	failedFeed []*nats.Msg // frames for every subscriber to publish again
 
 	stop, done chan struct{}
 	setupKick  chan struct{}
@@ -206,6 +207,13 @@ type Publisher struct {
 
 	published, bytes, dropped, failedN, repaired, rounds, puts, dups atomic.Uint64
 
+	// pubOpts: never wait for room, and never retry: nats.go retries a
+	// publish refused while a cluster elects its leader after the ones
+	// that followed it, out of the instrument's order; failed instead, it
+	// is repaired by a snapshot that comes before the instrument's next
+	// update.
+	pubOpts []jetstream.PublishOpt
+
 	// inflight counts each instrument's publishes into the stream not yet
 	// answered; disconnected is set when the connection is lost.
 	inflight     []atomic.Int32
@@ -219,7 +227,8 @@ func Start(pub *transport.Publisher, cfg Config) (*Publisher, error) {
 	if err := cfg.resolve(); err != nil {
 		return nil, err
 	}
-	p := &Publisher{cfg: cfg, mr: newMirror(), batches: make([]batch, 1<<16), inflight: make([]atomic.Int32, 1<<16), stop: make(chan struct{}), done: make(chan struct{}),
+	p := &Publisher{cfg: cfg, mr: newMirror(), batches: make([]batch, 1<<16), inflight: make([]atomic.Int32, 1<<16),
+		pubOpts: []jetstream.PublishOpt{jetstream.WithStallWait(time.Millisecond), jetstream.WithRetryAttempts(0)}, stop: make(chan struct{}), done: make(chan struct{}),
 		setupKick: make(chan struct{}, 1)}
 	opts := append([]nats.Option{nats.Name("tickwire"), nats.RetryOnFailedConnect(true), nats.MaxReconnects(-1),
 		nats.ReconnectWait(250 * time.Millisecond),
@@ -333,6 +342,12 @@ func (p *Publisher) asyncErr(_ jetstream.JetStream, m *nats.Msg, err error) {
 	p.failedN.Add(1)
 	p.settled(m)
 	if m.Header.Get(HeaderKind) == KindFeed {
+		// A Status (the end of the session above all) is state every
+		// reader needs: published again (its Nats-Msg-Id makes a copy
+		// that did reach the stream a duplicate).
+		p.failMu.Lock()
+		p.failedFeed = append(p.failedFeed, m)
+		p.failMu.Unlock()
 		return
 	}
 	if loc, e := strconv.ParseUint(m.Header.Get(HeaderLocate), 10, 16); e == nil {
@@ -449,7 +464,10 @@ func (p *Publisher) settle() {
 	for time.Now().Before(deadline) {
 		p.lostInFlight()
 		p.takeFailed()
-		if len(p.repairs) == 0 && p.js.PublishAsyncPending() == 0 {
+		p.failMu.Lock()
+		feed := len(p.failedFeed)
+		p.failMu.Unlock()
+		if len(p.repairs) == 0 && feed == 0 && p.js.PublishAsyncPending() == 0 {
 			return
 		}
 		p.repair(false)
@@ -460,11 +478,19 @@ func (p *Publisher) settle() {
 // takeFailed marks the instruments whose publishes failed for repair.
 func (p *Publisher) takeFailed() {
 	p.failMu.Lock()
-	failed := p.failed
-	p.failed = nil
+	failed, feed := p.failed, p.failedFeed
+	p.failed, p.failedFeed = nil, nil
 	p.failMu.Unlock()
 	for _, loc := range failed {
 		p.markDirty(loc)
+	}
+	for i, m := range feed {
+		if !p.publish(m.Subject, m.Data, m.Header, -1) {
+			p.failMu.Lock()
+			p.failedFeed = append(feed[i:], p.failedFeed...)
+			p.failMu.Unlock()
+			return
+		}
 	}
 }
 
@@ -644,7 +670,7 @@ func (p *Publisher) publish(subject string, data []byte, h nats.Header, loc int)
 	if loc >= 0 {
 		p.inflight[loc].Add(1)
 	}
-	if _, err := p.js.PublishMsgAsync(m, jetstream.WithStallWait(time.Millisecond)); err != nil {
+	if _, err := p.js.PublishMsgAsync(m, p.pubOpts...); err != nil {
 		if loc >= 0 {
 			p.inflight[loc].Add(-1)
 		}
@@ -753,7 +779,7 @@ func (p *Publisher) round(budget int) {
 				HeaderPart: {strconv.Itoa(i) + "/" + strconv.Itoa(len(ends))}, HeaderRound: {round},
 				HeaderSession: {sess}}
 			m := &nats.Msg{Subject: kvp + key, Data: bytes.Clone(p.snapBuf[from:end]), Header: h}
-			if _, err := p.js.PublishMsgAsync(m, jetstream.WithStallWait(time.Millisecond)); err == nil {
+			if _, err := p.js.PublishMsgAsync(m, p.pubOpts...); err == nil {
 				p.puts.Add(1)
 			}
 			budget -= end - from
@@ -762,7 +788,7 @@ func (p *Publisher) round(budget int) {
 		// Parts an earlier, larger snapshot left: deleted.
 		for i := len(ends); i < in.kvParts; i++ {
 			m := &nats.Msg{Subject: kvp + in.token + "." + strconv.Itoa(i), Header: nats.Header{"KV-Operation": {"DEL"}}}
-			p.js.PublishMsgAsync(m, jetstream.WithStallWait(time.Millisecond))
+			p.js.PublishMsgAsync(m, p.pubOpts...)
 		}
 		in.kvParts, in.changed = len(ends), false
 	}
