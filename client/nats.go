@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -81,6 +82,9 @@ type natsState struct {
 	tokens    []string // the symbols asked for; nil: all
 	lead      time.Duration
 	fellBack  error // why the bucket's snapshots were not used at the start
+	// skipped counts the messages refused: not whole frames, headers
+	// that do not parse or do not agree with the frames they carry.
+	skipped atomic.Uint64
 }
 
 // natsInst is what a NATS client knows of an instrument's place.
@@ -90,6 +94,7 @@ type natsInst struct {
 	stale     bool   // a frame was missed: updates wait for a snapshot
 	partSeq   uint64 // a snapshot in parts is being applied: its sequence
 	partNext  int
+	partAt    time.Time // when its first part came
 	lastFetch time.Time
 }
 
@@ -261,6 +266,9 @@ func isEnd(m *nats.Msg) bool {
 // applyStored applies a snapshot read from the bucket.
 func (c *Client) applyStored(sn natsjs.Snapshot) error {
 	st := &c.nats.inst[sn.Locate]
+	if in := c.book.Instrument(sn.Locate); in != nil {
+		in.partial = false // a snapshot's parts left unfinished: this one replaces it
+	}
 	for _, fr := range sn.Frames {
 		f, err := natsjs.OpenFrame(fr)
 		if err != nil {
@@ -332,39 +340,71 @@ func (c *Client) runNATS(ctx context.Context, fn func(*Event) error) error {
 	}
 }
 
+// partTimeout is how long a snapshot's parts may take to come, on the
+// stream's clock (when it stored them; a replay reads a day's in
+// seconds): past it, the parts missing are given up (the publisher died
+// between them, or the first was not its), and the instrument
+// resynchronised from the bucket.
+const partTimeout = time.Second
+
+// storedAt is when the stream stored m (now, if its metadata does not
+// say).
+func storedAt(m jetstream.Msg) time.Time {
+	if md, err := m.Metadata(); err == nil {
+		return md.Timestamp
+	}
+	return time.Now()
+}
+
 // natsMsg applies one message of the stream: a frame of updates, a
-// snapshot part, or a frame for every subscriber.
+// snapshot part, or a frame for every subscriber. A message that is not
+// what the publisher writes (frames that do not open, headers that do not
+// parse or disagree with the frames) is skipped and counted
+// (NATSSkipped): it never moves an instrument's place in the stream.
 func (c *Client) natsMsg(ctx context.Context, m jetstream.Msg, fn func(*Event) error, ev *Event) error {
+	ns := c.nats
 	h := m.Headers()
 	data := m.Data()
 	kind := h.Get(natsjs.HeaderKind)
 	if kind == natsjs.KindFeed {
 		f, err := natsjs.OpenFrame(data)
 		if err != nil {
-			return nil // not the publisher's: skipped (hostile or foreign)
+			ns.skipped.Add(1)
+			return nil
 		}
 		return c.applyFrame(&f, 0, false, 0, fn, ev)
 	}
 	loc64, err := strconv.ParseUint(h.Get(natsjs.HeaderLocate), 10, 16)
-	if err != nil {
+	if err != nil || loc64 == 0 {
+		ns.skipped.Add(1)
 		return nil
 	}
 	loc := uint16(loc64)
-	seq, _ := strconv.ParseUint(h.Get(natsjs.HeaderSeq), 10, 64)
-	st := &c.nats.inst[loc]
+	seq, err := strconv.ParseUint(h.Get(natsjs.HeaderSeq), 10, 64)
+	if err != nil {
+		ns.skipped.Add(1)
+		return nil
+	}
+	st := &ns.inst[loc]
+	if st.partSeq != 0 && storedAt(m).Sub(st.partAt) > partTimeout {
+		st.partSeq, st.stale = 0, true // the rest never came: from the bucket
+	}
 	switch kind {
 	case natsjs.KindSnapshot:
 		f, err := natsjs.OpenFrame(data)
-		if err != nil {
+		part, _, ok := cutPart(h.Get(natsjs.HeaderPart))
+		if err != nil || !ok || !snapshotOf(&f, loc, seq, &c.msg) {
+			ns.skipped.Add(1)
 			return nil
 		}
-		part, _, _ := cutPart(h.Get(natsjs.HeaderPart))
 		if st.partSeq != 0 {
 			if seq != st.partSeq || part != st.partNext {
 				return nil // another handler's, interleaved
 			}
 		} else if part != 0 || (st.synced && !st.stale && seq <= st.seq) {
 			return nil // not news: the mirror is as of a later point
+		} else {
+			st.partAt = storedAt(m)
 		}
 		if in := c.book.Instrument(loc); in != nil && part == 0 {
 			in.partial = false // an earlier snapshot's parts left unfinished
@@ -378,7 +418,11 @@ func (c *Client) natsMsg(ctx context.Context, m jetstream.Msg, fn func(*Event) e
 		}
 		return nil
 	case natsjs.KindUpdates:
-		prev, _ := strconv.ParseUint(h.Get(natsjs.HeaderPrev), 10, 64)
+		prev, err := strconv.ParseUint(h.Get(natsjs.HeaderPrev), 10, 64)
+		if err != nil || prev >= seq || !updatesOf(data, loc, prev, seq, &c.msg) {
+			ns.skipped.Add(1)
+			return nil
+		}
 		switch {
 		case st.partSeq != 0:
 			return nil // between a snapshot's parts: another handler's
@@ -402,23 +446,71 @@ func (c *Client) natsMsg(ctx context.Context, m jetstream.Msg, fn func(*Event) e
 		}
 		after := st.seq
 		st.seq = max(st.seq, seq)
-		// The message's frames, each checked whole before it is read.
+		// The message's frames, each checked whole by updatesOf.
 		for len(data) >= transport.PrefixSize {
 			n := transport.PrefixSize + int(binary.LittleEndian.Uint32(data))
-			if n > len(data) || n < transport.PrefixSize {
-				return nil
-			}
-			f, err := natsjs.OpenFrame(data[:n])
-			if err != nil {
-				return nil
-			}
+			f, _ := natsjs.OpenFrame(data[:n])
 			if err := c.applyFrame(&f, loc, false, after, fn, ev); err != nil {
 				return err
 			}
 			data = data[n:]
 		}
+	default:
+		ns.skipped.Add(1)
 	}
 	return nil
+}
+
+// updatesOf reports whether data is what the publisher writes for
+// instrument loc's updates from after prev to seq: whole frames back to
+// back, every update in them of loc, in (prev, seq], the last at seq.
+func updatesOf(data []byte, loc uint16, prev, seq uint64, msg *transport.Message) bool {
+	last := uint64(0)
+	for len(data) > 0 {
+		if len(data) < transport.PrefixSize {
+			return false
+		}
+		n := transport.PrefixSize + int(binary.LittleEndian.Uint32(data))
+		if n > len(data) || n < transport.PrefixSize {
+			return false
+		}
+		f, err := natsjs.OpenFrame(data[:n])
+		if err != nil {
+			return false
+		}
+		for i := range f.Len() {
+			st, ok := f.Message(i, msg).Stamp()
+			if !ok {
+				continue
+			}
+			if st.Locate != loc || st.FeedSeq <= prev || st.FeedSeq > seq || st.FeedSeq < last {
+				return false
+			}
+			last = st.FeedSeq
+		}
+		data = data[n:]
+	}
+	return last == seq
+}
+
+// snapshotOf reports whether frame f holds instrument loc's snapshot at
+// feed sequence seq (a part of it).
+func snapshotOf(f *transport.Frame, loc uint16, seq uint64, msg *transport.Message) bool {
+	found := false
+	for i := range f.Len() {
+		m := f.Message(i, msg)
+		if m.Type() != tw.BodySnapshot {
+			continue
+		}
+		var s tw.Snapshot
+		t := m.Table()
+		s.Init(t.Bytes, t.Pos)
+		if s.Locate() != loc || s.FeedSeq() != seq {
+			return false
+		}
+		found = true
+	}
+	return found
 }
 
 // fetchSnapshot resynchronises instrument loc from the bucket's latest
@@ -492,6 +584,16 @@ func (c *Client) applyFrame(f *transport.Frame, loc uint16, snapshot bool, after
 		}
 	}
 	return nil
+}
+
+// NATSSkipped returns, for a DialNATS client, how many messages of the
+// stream it refused as not the publisher's: frames that do not open,
+// headers that do not parse or disagree with the frames (0 over TCP).
+func (c *Client) NATSSkipped() uint64 {
+	if c.nats == nil {
+		return 0
+	}
+	return c.nats.skipped.Load()
 }
 
 // NATSFallback returns, for a DialNATS client, why it replays the session

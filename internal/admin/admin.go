@@ -31,6 +31,7 @@ import (
 	"github.com/tickwire/tickwire/feed/live"
 	"github.com/tickwire/tickwire/internal/latency"
 	"github.com/tickwire/tickwire/transport"
+	"github.com/tickwire/tickwire/transport/natsjs"
 )
 
 // Source is what the figures are read from; Server may be nil (no
@@ -38,6 +39,8 @@ import (
 type Source struct {
 	Handler *live.Handler
 	Server  *transport.Server
+	// NATS, if set, is the publisher into NATS JetStream.
+	NATS *natsjs.Publisher
 	// LogLevel, when set, is served at /loglevel: GET reads it, PUT or
 	// POST ?level=debug|info|warn|error sets it.
 	LogLevel *slog.LevelVar
@@ -129,6 +132,7 @@ func (a *Admin) Close() error {
 type Figures struct {
 	Feed    live.Stats             `json:"feed"`
 	Server  *transport.ServerStats `json:"server,omitempty"`
+	NATS    *natsjs.Stats          `json:"nats,omitempty"`
 	Stages  []Stage                `json:"stages"`
 	Runtime Runtime                `json:"runtime"`
 }
@@ -208,6 +212,10 @@ func (r *reader) figures() Figures {
 	if r.src.Server != nil {
 		s := r.src.Server.Stats()
 		f.Server = &s
+	}
+	if r.src.NATS != nil {
+		s := r.src.NATS.Stats()
+		f.NATS = &s
 	}
 	return f
 }

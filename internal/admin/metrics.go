@@ -35,12 +35,24 @@ var (
 	dConflations = desc("conflations_total", "Subscribers conflated (fell behind, resynchronised from snapshots).")
 	dDisconnects = desc("client_disconnects_total", "Subscribers cut off, by reason.", "reason")
 	dBuffered    = desc("subscriber_buffered_bytes", "Bytes handed to subscribers' sockets that the kernel has not taken yet (a backlog beyond it waits in the ring).")
+	dNATSUp      = desc("nats_connected", "1 while connected to NATS with the stream and the bucket in place.")
+	dNATSPub     = desc("nats_published_total", "Messages published into the JetStream stream (frames of updates, snapshot parts, frames for every subscriber).")
+	dNATSBytes   = desc("nats_published_bytes_total", "Payload bytes of those messages.")
+	dNATSDropped = desc("nats_dropped_total", "Frames not published (NATS disconnected or slow: too many awaiting acknowledgement); their instruments are repaired from a snapshot.")
+	dNATSFailed  = desc("nats_failed_total", "Publishes JetStream refused or did not acknowledge in time.")
+	dNATSRepairs = desc("nats_repairs_total", "Snapshots published into the stream to repair an instrument with a frame lost.")
+	dNATSRounds  = desc("nats_snapshot_rounds_total", "Rounds of every instrument's snapshot into the key-value bucket completed.")
+	dNATSPuts    = desc("nats_snapshot_puts_total", "Snapshot parts put into the bucket.")
+	dNATSResyncs = desc("nats_resyncs_total", "Times the NATS publisher fell a ring behind the books, or the books were rebuilt (it resynchronised from snapshots).")
+	dNATSDups    = desc("nats_duplicates_total", "Publishes the stream took as duplicates (a redundant handler's copies).")
+	dNATSPending = desc("nats_pending", "Publishes awaiting JetStream's acknowledgement.")
 	dStage       = desc("stage_latency_seconds", "Latency per stage: receive (kernel to tickwire), book (read to book updated), receive_to_book, publish (book updated to bytes written to a subscriber), end_to_end (kernel receive to bytes written).", "stage")
 )
 
 func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{dPackets, dDrops, dFaults, dMessages, dDuplicates, dGaps, dGapMsgs, dRerequests,
-		dRecovered, dSnapshots, dAnomalies, dStale, dEnded, dSubscribers, dConflations, dDisconnects, dBuffered, dStage} {
+		dRecovered, dSnapshots, dAnomalies, dStale, dEnded, dSubscribers, dConflations, dDisconnects, dBuffered, dStage,
+		dNATSUp, dNATSPub, dNATSBytes, dNATSDropped, dNATSFailed, dNATSRepairs, dNATSRounds, dNATSPuts, dNATSResyncs, dNATSDups, dNATSPending} {
 		ch <- d
 	}
 }
@@ -86,6 +98,20 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 		for i, reason := range transport.DisconnectReasons {
 			counter(dDisconnects, ss.Disconnects[i], reason)
 		}
+	}
+	if np := c.src.NATS; np != nil {
+		ns := np.Stats()
+		gauge(dNATSUp, b2f(ns.Connected))
+		counter(dNATSPub, ns.Published)
+		counter(dNATSBytes, ns.Bytes)
+		counter(dNATSDropped, ns.Dropped)
+		counter(dNATSFailed, ns.Failed)
+		counter(dNATSRepairs, ns.Repairs)
+		counter(dNATSRounds, ns.Rounds)
+		counter(dNATSPuts, ns.Puts)
+		counter(dNATSResyncs, ns.Resyncs)
+		counter(dNATSDups, ns.Duplicates)
+		gauge(dNATSPending, float64(ns.Pending))
 	}
 	c.rd.stages(func(hs []namedHist) { collectStages(ch, hs) })
 }

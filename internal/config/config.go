@@ -193,7 +193,7 @@ func Default() *Config {
 			SlowAfter: 500 * time.Millisecond, HelloTimeout: 5 * time.Second, MaxClients: 16384},
 		Log: Log{Format: "plain", Level: "info"},
 		NATS: NATS{Prefix: "tickwire", Stream: "TICKWIRE", KV: "tickwire_books", Replicas: 1,
-			Duplicates: 2 * time.Minute, SnapshotEvery: time.Minute, History: 8},
+			Duplicates: 2 * time.Minute, SnapshotEvery: time.Minute, History: 8, Linger: 2 * time.Millisecond},
 	}
 }
 

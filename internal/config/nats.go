@@ -27,6 +27,10 @@ type NATS struct {
 	// the bucket; History how many of them the bucket keeps per symbol.
 	SnapshotEvery time.Duration `yaml:"snapshot_every"`
 	History       int           `yaml:"history"`
+	// Linger is how long an instrument's updates may wait to go out
+	// together in one NATS message (0: not at all, a message per
+	// instrument at each batch of the feed).
+	Linger time.Duration `yaml:"linger"`
 	// Credentials is a .creds file (a user JWT and its nkey seed); NKey a
 	// file holding an nkey seed; TLS the servers' CA and, for mutual TLS,
 	// a client certificate and key (PEM files).
@@ -71,6 +75,9 @@ func (n *NATS) validate() error {
 		return err
 	}
 	if err := duration("nats.snapshot_every", n.SnapshotEvery, 100*time.Millisecond, 24*time.Hour, false); err != nil {
+		return err
+	}
+	if err := duration("nats.linger", n.Linger, 0, 100*time.Millisecond, false); err != nil {
 		return err
 	}
 	if n.History < 1 || n.History > 64 {

@@ -359,6 +359,31 @@ func (in *inputs) fanoutRows() []row {
 		}
 		rs = append(rs, row{section: "fan-out", what: what, unit: c.Unit, measured: clip(c.Measured), target: c.Target, verdict: verdict(c.Met)})
 	}
+	if len(f.JetStream) == 0 {
+		rs = append(rs, row{section: "jetstream", what: "updates delivered through JetStream", unit: "M/s", measured: notMeasured})
+	}
+	for _, j := range f.JetStream {
+		where := "1 server"
+		if j.Servers > 1 {
+			where = fmt.Sprintf("%d-node cluster, R%d", j.Servers, j.Servers)
+		}
+		ms := func(q report.Quantiles) string {
+			if q.N == 0 {
+				return notMeasured
+			}
+			return fmt.Sprintf("%.2f / %.2f", float64(q.P50)/1e6, float64(q.P99)/1e6)
+		}
+		lost := row{section: "jetstream", what: "lost by any subscriber, " + where, measured: clip(j.Lost), target: "none"}
+		lost.verdict = verdict(strings.HasPrefix(j.Lost, "none"))
+		rs = append(rs,
+			row{section: "jetstream", what: fmt.Sprintf("updates stored and acknowledged, publisher alone / subscribers reading, %s", where), unit: "M/s",
+				measured: fmt.Sprintf("%.3f / %.3f", j.Alone/1e6, j.Published/1e6)},
+			row{section: "jetstream", what: fmt.Sprintf("updates delivered, %d subscribers, %s", f.Subscribers, where), unit: "M/s",
+				measured: fmt.Sprintf("%.2f (TCP fan-out %.2f)", j.Delivered/1e6, f.Tickwire.Delivered/1e6)},
+			row{section: "jetstream", what: "book to server / stored / decoded p50 / p99, " + where, unit: "ms",
+				measured: ms(j.ToServer) + "; " + ms(j.ToAck) + "; " + ms(j.ToClient)},
+			lost)
+	}
 	return rs
 }
 

@@ -7,7 +7,14 @@
 //
 // Usage:
 //
-//	fanoutbench [-quick] [-subs 64] [-instruments 300] [-idle 10000] [-json FILE]
+//	fanoutbench [-quick] [-subs 64] [-instruments 300] [-idle 10000] [-js 1,3] [-json FILE]
+//
+// Then (issue 12) the same feed through NATS JetStream: transport/natsjs
+// publishing into a stream on one server and on a three-node cluster
+// (three replicas), and as many client.DialNATS subscribers; the updates
+// per second stored and delivered, and the latency from the book at each
+// hop: the server routing it, the stream acknowledging it, a subscriber
+// decoding it.
 //
 // With -json FILE it also writes the figures and the targets' verdicts to
 // FILE as a report.Fanout, for tools/benchtable.
@@ -17,6 +24,8 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -33,11 +42,13 @@ type config struct {
 	idle        int           // idle connections
 	slowMax     time.Duration // give up on the slow consumer after this
 	loops       int           // the server's event loops
+	jsNodes     []int         // the JetStream runs' servers (replicas as many); none: not run
 	quiet       bool
 }
 
 func defaults(quick bool) config {
-	c := config{subs: 64, instruments: 300, rate: 20_000, batch: 32, window: 3 * time.Second, idle: 10_000, slowMax: 25 * time.Second, loops: 1}
+	c := config{subs: 64, instruments: 300, rate: 20_000, batch: 32, window: 3 * time.Second, idle: 10_000, slowMax: 25 * time.Second, loops: 1,
+		jsNodes: []int{1, 3}}
 	if quick {
 		c.window, c.idle, c.slowMax = time.Second, 2_000, 8*time.Second
 	}
@@ -57,8 +68,21 @@ func main() {
 	batch := flag.Int("batch", 0, "ITCH messages per Flush in the unpaced run (default 32)")
 	loops := flag.Int("loops", 0, "the server's event loops (default 1)")
 	jsonOut := flag.String("json", "", "also write the figures to this `FILE` as JSON (for tools/benchtable)")
+	js := flag.String("js", "1,3", "the JetStream runs: servers in each, comma-separated (a stream of as many replicas); \"\" for none")
 	flag.Parse()
 	c = defaults(*quick)
+	c.jsNodes = nil
+	for _, f := range strings.Split(*js, ",") {
+		if f = strings.TrimSpace(f); f == "" {
+			continue
+		}
+		n, err := strconv.Atoi(f)
+		if err != nil || n < 1 || n > 5 {
+			fmt.Fprintf(os.Stderr, "fanoutbench: -js %q: want numbers of servers from 1 to 5\n", *js)
+			os.Exit(2)
+		}
+		c.jsNodes = append(c.jsNodes, n)
+	}
 	for _, o := range []struct{ dst, v *int }{{&c.subs, subs}, {&c.instruments, inst}, {&c.idle, idle}, {&c.rate, rate}, {&c.batch, batch}, {&c.loops, loops}} {
 		if *o.v > 0 {
 			*o.dst = *o.v
@@ -92,6 +116,13 @@ func run(c config) (*table, error) {
 		return nil, fmt.Errorf("tickwire: %w", err)
 	}
 	t.nats, t.tw = n, w
+	for _, nodes := range c.jsNodes {
+		j, err := runJetStream(c, nodes, t.logf)
+		if err != nil {
+			return nil, fmt.Errorf("jetstream on %d server(s): %w", nodes, err)
+		}
+		t.js = append(t.js, j)
+	}
 	t.elapsed, t.loadAfter = time.Since(start), report.LoadAvg()
 	return t, nil
 }

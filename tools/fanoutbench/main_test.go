@@ -23,7 +23,8 @@ func TestQuick(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts servers and a child process")
 	}
-	c := config{subs: 4, instruments: 20, rate: 2_000, batch: 8, window: 200 * time.Millisecond, idle: 50, slowMax: 1500 * time.Millisecond, quiet: true}
+	c := config{subs: 4, instruments: 20, rate: 2_000, batch: 8, window: 200 * time.Millisecond, idle: 50, slowMax: 1500 * time.Millisecond,
+		jsNodes: []int{1, 3}, quiet: true}
 	tab, err := run(c)
 	if err != nil {
 		t.Fatal(err)
@@ -44,5 +45,16 @@ func TestQuick(t *testing.T) {
 	}
 	if tab.tw.wrote.n == 0 {
 		t.Error("the server's OnWrite hook recorded nothing")
+	}
+	if len(tab.js) != 2 {
+		t.Fatalf("%d JetStream runs, want 2", len(tab.js))
+	}
+	for _, j := range tab.js {
+		if !strings.HasPrefix(j.lost, "none") {
+			t.Errorf("%s: subscribers lost updates: %s", j.name(), j.lost)
+		}
+		if j.delivered <= 0 || j.published <= 0 || j.toServer.n == 0 || j.toAck.n == 0 || j.toClient.n == 0 || j.perUpdate <= 0 {
+			t.Errorf("%s: nothing measured: %+v", j.name(), j)
+		}
 	}
 }

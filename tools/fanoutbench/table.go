@@ -16,6 +16,7 @@ import (
 type table struct {
 	cfg        config
 	nats, tw   *result
+	js         []*jsResult // the JetStream runs, by servers
 	notes      []string
 	loadBefore float64 // the 1-minute load average before the run, and after
 	loadAfter  float64
@@ -101,7 +102,11 @@ func (t *table) checks() []report.Check {
 // report is the run's figures for tools/benchtable.
 func (t *table) report() *report.Fanout {
 	c := t.cfg
-	return &report.Fanout{Subscribers: c.subs, Instruments: c.instruments, Rate: c.rate, Idle: c.idle, Loops: c.loops,
+	var js []report.FanoutJS
+	for _, j := range t.js {
+		js = append(js, j.report())
+	}
+	return &report.Fanout{JetStream: js, Subscribers: c.subs, Instruments: c.instruments, Rate: c.rate, Idle: c.idle, Loops: c.loops,
 		GOMAXPROCS: runtime.GOMAXPROCS(0), ElapsedSeconds: t.elapsed.Seconds(), LoadBefore: t.loadBefore, LoadAfter: t.loadAfter,
 		NATS: t.nats.report(), Tickwire: t.tw.report(), Checks: t.checks()}
 }
@@ -147,6 +152,7 @@ func (t *table) print(out io.Writer) {
 	for _, m := range t.checks() {
 		fmt.Fprintf(out, "  %s: %s (target %s), %s\n", m.What, withUnit(m.Measured, m.Unit), withUnit(m.Target, m.Unit), yes(m.Met))
 	}
+	t.printJS(out)
 	for _, s := range t.notes {
 		fmt.Fprintln(out, "note: "+s)
 	}
@@ -172,4 +178,86 @@ func idleCell(r *result, goHeap bool) string {
 		return kib(r.idle.goBytes)
 	}
 	return kib(r.idle.rssBytes)
+}
+
+// printJS prints the JetStream runs beside the direct TCP fan-out.
+func (t *table) printJS(out io.Writer) {
+	if len(t.js) == 0 {
+		return
+	}
+	c, w := t.cfg, t.tw
+	fmt.Fprintf(out, "\nthrough NATS JetStream (issue 12): the same feed, transport/natsjs publishing each instrument's updates into a stream (file storage, as many replicas as servers; batches of an instrument's updates, %v linger) and %d client.DialNATS subscribers of every instrument at the Orders depth; beside the direct TCP fan-out above\n\n",
+		2*time.Millisecond, c.subs)
+	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
+	row := func(cells ...string) { fmt.Fprintln(tw, strings.Join(cells, "\t")+"\t") }
+	head := []string{"", "tickwire TCP"}
+	for _, j := range t.js {
+		head = append(head, j.name())
+	}
+	row(head...)
+	cells := func(tcp string, f func(j *jsResult) string) []string {
+		r := []string{tcp}
+		for _, j := range t.js {
+			r = append(r, f(j))
+		}
+		return r
+	}
+	row(append([]string{"updates delivered, all subscribers"}, cells(rate(w.delivered), func(j *jsResult) string { return rate(j.delivered) })...)...)
+	row(append([]string{"updates published, no subscriber (JetStream: acknowledged)"}, cells("-", func(j *jsResult) string { return rate(j.solo) })...)...)
+	row(append([]string{"updates published, subscribers reading"}, cells(rate(w.published), func(j *jsResult) string { return rate(j.published) })...)...)
+	row(append([]string{"  NATS messages into the stream"}, cells("-", func(j *jsResult) string { return fmt.Sprintf("%.1fk/s", j.msgs/1e3) })...)...)
+	row(append([]string{"paced run's rate (JetStream: the highest tried with a median within 50 ms)"}, cells(fmt.Sprintf("%d/s", c.rate), func(j *jsResult) string { return fmt.Sprintf("%d/s", j.rate) })...)...)
+	row(append([]string{"book to the server (core subscriber) p50 / p99"}, cells("-", func(j *jsResult) string { return pq(j.toServer) })...)...)
+	row(append([]string{"book to stored and acknowledged p50 / p99"}, cells("-", func(j *jsResult) string { return pq(j.toAck) })...)...)
+	row(append([]string{"book to bytes written (TCP) p50 / p99"}, cells(pq(w.wrote), func(*jsResult) string { return "-" })...)...)
+	row(append([]string{"book to decoded by a subscriber p50 / p99"}, cells(pq(w.lat), func(j *jsResult) string { return pq(j.toClient) })...)...)
+	row(append([]string{"  added by each hop, p50"}, cells(hops(0, w.wrote.p50, w.lat.p50), func(j *jsResult) string {
+		return hops(j.toServer.p50, j.toAck.p50, j.toClient.p50)
+	})...)...)
+	row(append([]string{"updates per NATS message, paced"}, cells("-", func(j *jsResult) string { return fmt.Sprintf("%.2f", j.perMsg) })...)...)
+	row(append([]string{"stream bytes per update"}, cells("-", func(j *jsResult) string { return fmt.Sprintf("%.0f B", j.perUpdate) })...)...)
+	row(append([]string{"lost"}, cells(w.lost, func(j *jsResult) string { return j.lost })...)...)
+	tw.Flush()
+	for _, j := range t.js {
+		if len(j.tried) > 0 {
+			fmt.Fprintf(out, "note: %s: paced rates tried first: %s\n", j.name(), strings.Join(j.tried, ", "))
+		}
+	}
+	fmt.Fprintln(out, "note: hops are cumulative from the book's update (its ITCH timestamp is the time it was applied); the server hop includes the publisher's batching (linger), the acknowledgement the stream's storage and replication, the subscriber the consumer's delivery and the client's decoding")
+}
+
+// name is a JetStream run's column.
+func (j *jsResult) name() string {
+	if j.nodes == 1 {
+		return "JetStream, 1 server"
+	}
+	return fmt.Sprintf("JetStream, %d-node cluster (R%d)", j.nodes, j.nodes)
+}
+
+// hops is what each hop adds to the one before: "+a / +b / +c".
+func hops(ns ...int64) string {
+	var parts []string
+	prev := int64(0)
+	for _, v := range ns {
+		if v == 0 {
+			parts = append(parts, "-")
+			continue
+		}
+		if v >= prev {
+			parts = append(parts, "+"+dur(v-prev))
+		} else {
+			parts = append(parts, "-"+dur(prev-v))
+		}
+		prev = v
+	}
+	return strings.Join(parts, " / ")
+}
+
+// report is a JetStream run's figures for tools/benchtable.
+func (j *jsResult) report() report.FanoutJS {
+	q := func(q quantiles) report.Quantiles {
+		return report.Quantiles{P50: q.p50, P99: q.p99, Max: q.max, N: q.n}
+	}
+	return report.FanoutJS{Servers: j.nodes, Delivered: j.delivered, Published: j.published, Alone: j.solo, Rate: j.rate, Messages: j.msgs, Lost: j.lost,
+		ToServer: q(j.toServer), ToAck: q(j.toAck), ToClient: q(j.toClient), UpdatesPerMessage: j.perMsg, StreamBytesPerUpdate: j.perUpdate}
 }

@@ -301,7 +301,7 @@ func runTickwire(c config, logf func(string, ...any)) (*result, error) {
 			}
 			break
 		}
-		if err := sameTops(f.b, s.c.Book(), c.instruments); err != nil {
+		if err := sameTops(f.b, s.c.Book(), c.instruments, false); err != nil {
 			r.lost = fmt.Sprintf("subscriber %d: %v", i, err)
 			break
 		}
@@ -427,24 +427,26 @@ func tickwireHello(c net.Conn) error {
 	}
 }
 
-// sameTops compares the mirror's best levels with the book's.
-func sameTops(b *book.Book, m *client.Book, n int) error {
+// sameTops compares the mirror's best levels with the book's: a mirror
+// at DepthTop holds the best level alone (deeper holds more: only
+// its first is compared).
+func sameTops(b *book.Book, m *client.Book, n int, deeper bool) error {
 	for loc := 1; loc <= n; loc++ {
 		bid, ask, _ := b.Best(uint16(loc))
 		in := m.Instrument(uint16(loc))
 		if in == nil {
 			return fmt.Errorf("locate %d not mirrored", loc)
 		}
-		if !sameLevel(bid, in.Bids) || !sameLevel(ask, in.Asks) {
+		if !sameLevel(bid, in.Bids, deeper) || !sameLevel(ask, in.Asks, deeper) {
 			return fmt.Errorf("locate %d: mirror %v/%v, book %v/%v", loc, in.Bids, in.Asks, bid, ask)
 		}
 	}
 	return nil
 }
 
-func sameLevel(l book.Level, ls []book.Level) bool {
+func sameLevel(l book.Level, ls []book.Level, deeper bool) bool {
 	if l.Orders == 0 {
 		return len(ls) == 0
 	}
-	return len(ls) == 1 && ls[0] == l
+	return (len(ls) == 1 || deeper && len(ls) > 1) && ls[0] == l
 }

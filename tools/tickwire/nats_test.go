@@ -2,21 +2,35 @@ package main
 
 import (
 	"fmt"
+	"io"
+	"net/http"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
 )
 
+// grepLines returns the lines of s that contain sub.
+func grepLines(s, sub string) string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if strings.Contains(l, sub) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
+}
+
 // TestDaemonPublishesIntoNATS runs the simulator with loss, the daemon
 // publishing into a JetStream server (embedded in the test, no TCP
 // subscribers), a tickwire subscribe --nats from the start of the session
 // and one started after its end, replaying the day from the stream (and a
 // third from the bucket's final snapshots): each writes the daemon's
-// books byte for byte.
+// books byte for byte. The publisher's counters are in /metrics.
 func TestDaemonPublishesIntoNATS(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end with processes")
@@ -38,7 +52,9 @@ func TestDaemonPublishesIntoNATS(t *testing.T) {
 	rr := fmt.Sprintf("127.0.0.1:%d", freeUDPPort(t))
 	want, daemonBooks := filepath.Join(dir, "want.jsonl"), filepath.Join(dir, "daemon.jsonl")
 	cfg := filepath.Join(dir, "tickwire.yaml")
-	writeFile(t, cfg, fmt.Sprintf(`feed:
+	adminAddr := freeTCPAddrs(t, 1)[0]
+	writeFile(t, cfg, fmt.Sprintf(`admin: {listen: %s}
+feed:
   interface: lo
   line_a: {group: %s}
   line_b: {group: %s}
@@ -52,7 +68,7 @@ nats:
   url: %s
   snapshot_every: 500ms
 books_on_exit: %s
-`, groupA, groupB, rr, url, daemonBooks))
+`, adminAddr, groupA, groupB, rr, url, daemonBooks))
 	runCmd := exec.Command(bin, "run", "-config", cfg, "-exit-on-end")
 	var runOut, simOut syncBuffer
 	runCmd.Stdout, runCmd.Stderr = &runOut, &runOut
@@ -83,6 +99,27 @@ books_on_exit: %s
 	defer simCmd.Process.Kill()
 	time.Sleep(800 * time.Millisecond) // the session under way: a session to join
 	liveCmd, liveOut, liveBooks := subscribe("live")
+	// The publisher's counters in /metrics, mid-session.
+	published := regexp.MustCompile(`(?m)^tickwire_nats_published_total [1-9]`)
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		resp, err := http.Get("http://" + adminAddr + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if m := string(b); published.MatchString(m) && strings.Contains(m, "\ntickwire_nats_connected 1\n") {
+			for _, name := range []string{"tickwire_nats_dropped_total", "tickwire_nats_pending", "tickwire_nats_snapshot_rounds_total"} {
+				if !strings.Contains(m, "\n"+name+" ") {
+					t.Errorf("/metrics has no %s", name)
+				}
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("/metrics never showed the NATS publisher connected and publishing:\n%s", grepLines(string(b), "tickwire_nats_"))
+		}
+	}
 	waitExit(t, runCmd, &runOut, &simOut)
 	t.Logf("daemon:\n%s", runOut.String())
 	sameBooks(t, daemonBooks, want)

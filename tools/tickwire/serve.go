@@ -80,7 +80,7 @@ func (s *subscribers) startNATS(n config.NATS, stderr io.Writer) error {
 	}
 	np, err := natsjs.Start(s.pub, natsjs.Config{URL: n.URL, Prefix: n.Prefix, Stream: n.Stream, KV: n.KV,
 		Replicas: n.Replicas, MaxBytes: n.MaxBytes, MaxAge: n.MaxAge, Duplicates: n.Duplicates,
-		SnapshotEvery: n.SnapshotEvery, History: n.History, Options: opts,
+		SnapshotEvery: n.SnapshotEvery, History: n.History, Linger: linger(n.Linger), Options: opts,
 		Logf: func(format string, args ...any) { fmt.Fprintf(stderr, format+"\n", args...) }})
 	if err != nil {
 		return err
@@ -88,6 +88,15 @@ func (s *subscribers) startNATS(n config.NATS, stderr io.Writer) error {
 	s.nats = np
 	fmt.Fprintf(stderr, "publishing into NATS at %s\n", n.URL)
 	return nil
+}
+
+// linger is natsjs's Linger for the config's (0: none, which natsjs
+// spells as negative).
+func linger(d time.Duration) time.Duration {
+	if d == 0 {
+		return -1
+	}
+	return d
 }
 
 // startDaemon makes the live handler of cfg, logging to logw, with its
@@ -135,6 +144,9 @@ func (s *subscribers) source(h *live.Handler) admin.Source {
 	src := admin.Source{Handler: h}
 	if s != nil && s.srv != nil {
 		src.Server = s.srv
+	}
+	if s != nil && s.nats != nil {
+		src.NATS = s.nats
 	}
 	return src
 }

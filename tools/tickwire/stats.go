@@ -69,6 +69,13 @@ func writeFigures(w io.Writer, f *admin.Figures) {
 		}
 		fmt.Fprintln(w)
 	}
+	if n := f.NATS; n != nil {
+		up := "connected"
+		if !n.Connected {
+			up = "NOT connected"
+		}
+		fmt.Fprintf(w, "nats        %s; %s; %d awaiting acknowledgement\n", up, natsSummary(*n), n.Pending)
+	}
 	admin.WriteStages(w, f.Stages)
 	admin.WriteRuntime(w, f.Runtime)
 }

@@ -134,20 +134,29 @@ func (h *handler) close(t testing.TB) {
 // mirror subscribes through NATS until the end of the session and returns
 // the books.
 func mirror(ctx context.Context, url string, opts ...client.Option) ([]byte, error) {
+	b, skipped, err := mirrorSkipped(ctx, url, opts...)
+	if err == nil && skipped != 0 {
+		err = fmt.Errorf("the client refused %d of the publisher's messages", skipped)
+	}
+	return b, err
+}
+
+// mirrorSkipped is mirror, and the messages the client refused.
+func mirrorSkipped(ctx context.Context, url string, opts ...client.Option) ([]byte, uint64, error) {
 	c, err := client.DialNATS(ctx, url, opts...)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	defer c.Close()
 	if err := c.Run(ctx, nil); err != nil {
-		return nil, err
+		return nil, c.NATSSkipped(), err
 	}
 	if !c.Ended() {
-		return nil, errors.New("Run returned before the end of the session")
+		return nil, c.NATSSkipped(), errors.New("Run returned before the end of the session")
 	}
 	var b bytes.Buffer
 	err = c.Book().WriteBooks(&b)
-	return b.Bytes(), err
+	return b.Bytes(), c.NATSSkipped(), err
 }
 
 // liveMirror is a client running in the background (goMirror).
@@ -179,8 +188,22 @@ func (l *liveMirror) check(t *testing.T, name string, want []byte) {
 
 func sameBooks(t *testing.T, name string, got, want []byte) {
 	t.Helper()
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s: the books differ from the session's:\n%s\nwant:\n%s", name, head(got), head(want))
+	if bytes.Equal(got, want) {
+		return
+	}
+	g, w := bytes.Split(got, []byte("\n")), bytes.Split(want, []byte("\n"))
+	for i := range max(len(g), len(w)) {
+		if i >= len(g) || i >= len(w) || !bytes.Equal(g[i], w[i]) {
+			var gl, wl []byte
+			if i < len(g) {
+				gl = g[i]
+			}
+			if i < len(w) {
+				wl = w[i]
+			}
+			t.Errorf("%s: the books differ from the session's at line %d of %d:\n%s\nwant:\n%s", name, i+1, len(w), head(gl), head(wl))
+			return
+		}
 	}
 }
 

@@ -59,7 +59,9 @@ type Config struct {
 	// their messages alike, for the stream's duplicate detection, which
 	// takes a message for another's only when both cover the same
 	// sequences (a Linger cut makes them differ: both are kept, and
-	// readers skip what they applied already).
+	// readers skip what they applied already). A negative Linger is
+	// none: the batches go out at each Flush of the books, for the least
+	// latency and the most messages.
 	BatchSeqs uint64
 	Linger    time.Duration
 	// AckTimeout is how long a publish may wait for its acknowledgement
@@ -69,6 +71,10 @@ type Config struct {
 	Options []nats.Option
 	// Logf, if set, receives a line per event worth an operator's eye.
 	Logf func(format string, args ...any)
+	// OnAck, if set, is called with every message JetStream acknowledged
+	// (on nats.go's goroutine; m is not to be kept): for measurements,
+	// such as tools/fanoutbench's time from the book to the stream.
+	OnAck func(m *nats.Msg)
 }
 
 var nameRE = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
@@ -104,7 +110,7 @@ func (c *Config) resolve() error {
 	if c.BatchSeqs == 0 {
 		c.BatchSeqs = 1024
 	}
-	if c.Linger <= 0 {
+	if c.Linger == 0 {
 		c.Linger = 2 * time.Millisecond
 	}
 	if c.AckTimeout <= 0 {
@@ -162,6 +168,7 @@ type Stats struct {
 	Puts       uint64 // snapshot parts put into the bucket
 	Resyncs    uint64 // the follower lapped by the ring, or the books rebuilt
 	Duplicates uint64 // publishes the stream took as duplicates (another handler's)
+	Pending    int    // publishes awaiting JetStream's acknowledgement now
 }
 
 // Publisher publishes the daemon's books into NATS JetStream: every
@@ -255,6 +262,9 @@ func Start(pub *transport.Publisher, cfg Config) (*Publisher, error) {
 			p.settled(m)
 			if a.Duplicate {
 				p.dups.Add(1)
+			}
+			if cfg.OnAck != nil {
+				cfg.OnAck(m)
 			}
 		}))
 	if err != nil {
@@ -384,7 +394,8 @@ func (p *Publisher) lostInFlight() {
 func (p *Publisher) Stats() Stats {
 	return Stats{Connected: p.nc.Status() == nats.CONNECTED && p.ready.Load(), Published: p.published.Load(),
 		Bytes: p.bytes.Load(), Dropped: p.dropped.Load(), Failed: p.failedN.Load(), Repairs: p.repaired.Load(),
-		Rounds: p.rounds.Load(), Puts: p.puts.Load(), Resyncs: p.f.Resyncs(), Duplicates: p.dups.Load()}
+		Rounds: p.rounds.Load(), Puts: p.puts.Load(), Resyncs: p.f.Resyncs(), Duplicates: p.dups.Load(),
+		Pending: p.js.PublishAsyncPending()}
 }
 
 // Close publishes what the Publisher has not yet, puts the final

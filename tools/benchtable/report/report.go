@@ -121,6 +121,28 @@ type Fanout struct {
 	NATS     FanoutSystem `json:"nats"`
 	Tickwire FanoutSystem `json:"tickwire"`
 	Checks   []Check      `json:"checks"`
+	// JetStream is the same feed through NATS JetStream (issue 12), on
+	// one server and on a cluster.
+	JetStream []FanoutJS `json:"jetstream,omitempty"`
+}
+
+// FanoutJS is one JetStream run: transport/natsjs publishing into a stream
+// of Servers replicas, read by Subscribers client.DialNATS subscribers.
+type FanoutJS struct {
+	Servers   int     `json:"servers"`
+	Delivered float64 `json:"delivered"` // updates per second, all subscribers
+	Published float64 `json:"published"` // updates per second acknowledged by the stream, subscribers reading
+	Alone     float64 `json:"alone"`     // the same, no subscriber
+	Messages  float64 `json:"messages"`  // NATS messages per second into the stream
+	Rate      int     `json:"rate"`      // the paced run's updates per second
+	Lost      string  `json:"lost"`
+	// From the book's update, at the paced rate: routed by the server,
+	// stored and acknowledged, decoded by a subscriber.
+	ToServer             Quantiles `json:"to_server"`
+	ToAck                Quantiles `json:"to_ack"`
+	ToClient             Quantiles `json:"to_client"`
+	UpdatesPerMessage    float64   `json:"updates_per_message"`
+	StreamBytesPerUpdate float64   `json:"stream_bytes_per_update"`
 }
 
 // FanoutSystem is one system's figures.
