@@ -53,7 +53,7 @@ LIVE_BENCH ?= -messages 10000000 -instruments 3000 -seed 5 -live 2000000 -format
 LOAD_BENCH ?= -messages 2000000 -rates 5e5,1e6,0 -payloads 1400 -poll busy -subscribers 8
 bench: build
 	rm -f bin/bench.txt bin/replay.json bin/replay-day.json bin/replay-live.json bin/live.json bin/fanout.json
-	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./codec/... ./feed/... ./book/... ./replay/ ./internal/pipeline/ ./transport/ | tee bin/bench.txt
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./codec/... ./feed/... ./book/... ./replay/ ./internal/pipeline/ ./transport/ ./transport/natsjs/ | tee bin/bench.txt
 	-$(GO) run ./tools/replaybench -tickwire bin/tickwire -gobench bin/bench.txt -json bin/replay.json
 	-$(GO) run ./tools/replaybench -tickwire bin/tickwire $(DAY_BENCH) -json bin/replay-day.json
 	-$(GO) run ./tools/replaybench -tickwire bin/tickwire $(LIVE_BENCH) -json bin/replay-live.json

@@ -155,7 +155,14 @@ func (f *Follower) take(r *request) {
 // Next hands h, in order, every frame published since the last call that
 // the follower is to see, and returns how many records it read. It never
 // blocks.
-func (f *Follower) Next(h FollowHandler) int {
+func (f *Follower) Next(h FollowHandler) int { return f.NextWhile(h, nil) }
+
+// NextWhile is Next, stopping before a frame of updates or for every
+// subscriber when more, if not nil, says no: the frames left are handed on
+// at the next call (unless the ring laps the follower meanwhile: then
+// resynchronised). A follower slower than the books holds back so, rather
+// than dropping what it cannot take now.
+func (f *Follower) NextWhile(h FollowHandler, more func() bool) int {
 	if f.closed {
 		return 0
 	}
@@ -170,6 +177,9 @@ func (f *Follower) Next(h FollowHandler) int {
 				}
 			case recFeed:
 				if f.synced && !f.suspended {
+					if more != nil && !more() {
+						return false
+					}
 					h.Follow(FollowFeed, 0, payload)
 				}
 			case recResync:
@@ -179,6 +189,9 @@ func (f *Follower) Next(h FollowHandler) int {
 				}
 			case streamOrders:
 				if f.synced && !f.suspended {
+					if more != nil && !more() {
+						return false
+					}
 					h.Follow(FollowUpdates, uint16(tag), payload)
 				}
 			}

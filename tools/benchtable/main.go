@@ -156,6 +156,10 @@ func (in *inputs) goBenchRows() []row {
 		{"book", "live books, 4 shards (the receive loop and 3 writers)", "book/shard", "BenchmarkShards/shards=4", "msgs/s", ""},
 		{"book", "live books, 1 shard, changes to a listener", "book/shard", "BenchmarkShards/shards=1/listener", "msgs/s", ""},
 		{"book", "live books, 2 shards, changes merged to a listener", "book/shard", "BenchmarkShards/shards=2/listener", "msgs/s", ""},
+		{"jetstream", "book into JetStream (1 server, its own process), per update", "transport/natsjs", "BenchmarkPublish/linger=2ms", "ns/op", ""},
+		{"jetstream", "  allocations per update (all nats.go's)", "transport/natsjs", "BenchmarkPublish/linger=2ms", "allocs/op", ""},
+		{"jetstream", "  allocations per NATS message (all nats.go's)", "transport/natsjs", "BenchmarkPublish/linger=2ms", "allocs/natsmsg", ""},
+		{"jetstream", "  updates per NATS message", "transport/natsjs", "BenchmarkPublish/linger=2ms", "updates/natsmsg", ""},
 	}
 	var rs []row
 	for _, s := range specs {

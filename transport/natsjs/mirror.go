@@ -43,8 +43,10 @@ type mirrorInst struct {
 	changed bool // since its last key-value snapshot
 	dirty   bool // a frame of it was not published: its next goes after a snapshot
 	token   string
-	part    int // the index of the snapshot part applied last
-	kvParts int // the parts of its last snapshot in the bucket
+	// subject is its subject, for subjectSession and subjectToken.
+	subject, subjectSession, subjectToken string
+	part                                  int // the index of the snapshot part applied last
+	kvParts                               int // the parts of its last snapshot in the bucket
 }
 
 func newMirror() *mirror {

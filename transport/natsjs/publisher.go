@@ -9,6 +9,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/cespare/xxhash/v2"
 	"github.com/nats-io/nats.go"
@@ -169,6 +170,8 @@ type Stats struct {
 	Resyncs    uint64 // the follower lapped by the ring, or the books rebuilt
 	Duplicates uint64 // publishes the stream took as duplicates (another handler's)
 	Pending    int    // publishes awaiting JetStream's acknowledgement now
+	Behind     uint64 // bytes of the books' ring not yet read, at the publisher's last pass
+	Held       uint64 // passes that stopped reading the ring to wait for acknowledgements
 }
 
 // Publisher publishes the daemon's books into NATS JetStream: every
@@ -213,6 +216,8 @@ type Publisher struct {
 	now         time.Time
 
 	published, bytes, dropped, failedN, repaired, rounds, puts, dups atomic.Uint64
+	resyncs, behind, held                                            atomic.Uint64
+	holding                                                          bool // this pass stopped for acknowledgements
 
 	// pubOpts: never wait for room, and never retry: nats.go retries a
 	// publish refused while a cluster elects its leader after the ones
@@ -220,6 +225,12 @@ type Publisher struct {
 	// is repaired by a snapshot that comes before the instrument's next
 	// update.
 	pubOpts []jetstream.PublishOpt
+
+	// The pool of updates messages (outMsg): taken on the publishing
+	// goroutine, given back on nats.go's when JetStream answers.
+	poolMu sync.Mutex
+	pool   []*outMsg
+	outs   map[*nats.Msg]*outMsg // every outMsg made, by its message
 
 	// inflight counts each instrument's publishes into the stream not yet
 	// answered; disconnected is set when the connection is lost.
@@ -235,6 +246,7 @@ func Start(pub *transport.Publisher, cfg Config) (*Publisher, error) {
 		return nil, err
 	}
 	p := &Publisher{cfg: cfg, mr: newMirror(), batches: make([]batch, 1<<16), inflight: make([]atomic.Int32, 1<<16),
+		outs:    map[*nats.Msg]*outMsg{},
 		pubOpts: []jetstream.PublishOpt{jetstream.WithStallWait(time.Millisecond), jetstream.WithRetryAttempts(0)}, stop: make(chan struct{}), done: make(chan struct{}),
 		setupKick: make(chan struct{}, 1)}
 	opts := append([]nats.Option{nats.Name("tickwire"), nats.RetryOnFailedConnect(true), nats.MaxReconnects(-1),
@@ -266,6 +278,7 @@ func Start(pub *transport.Publisher, cfg Config) (*Publisher, error) {
 			if cfg.OnAck != nil {
 				cfg.OnAck(m)
 			}
+			p.putOut(m)
 		}))
 	if err != nil {
 		nc.Close()
@@ -351,6 +364,7 @@ func (p *Publisher) ensure(ctx context.Context) error {
 func (p *Publisher) asyncErr(_ jetstream.JetStream, m *nats.Msg, err error) {
 	p.failedN.Add(1)
 	p.settled(m)
+	defer p.putOut(m)
 	if m.Header.Get(HeaderKind) == KindFeed {
 		// A Status (the end of the session above all) is state every
 		// reader needs: published again (its Nats-Msg-Id makes a copy
@@ -394,8 +408,8 @@ func (p *Publisher) lostInFlight() {
 func (p *Publisher) Stats() Stats {
 	return Stats{Connected: p.nc.Status() == nats.CONNECTED && p.ready.Load(), Published: p.published.Load(),
 		Bytes: p.bytes.Load(), Dropped: p.dropped.Load(), Failed: p.failedN.Load(), Repairs: p.repaired.Load(),
-		Rounds: p.rounds.Load(), Puts: p.puts.Load(), Resyncs: p.f.Resyncs(), Duplicates: p.dups.Load(),
-		Pending: p.js.PublishAsyncPending()}
+		Rounds: p.rounds.Load(), Puts: p.puts.Load(), Resyncs: p.resyncs.Load(), Duplicates: p.dups.Load(),
+		Pending: p.js.PublishAsyncPending(), Behind: p.behind.Load(), Held: p.held.Load()}
 }
 
 // Close publishes what the Publisher has not yet, puts the final
@@ -436,7 +450,17 @@ func (p *Publisher) run() {
 		p.now = time.Now()
 		p.lostInFlight()
 		p.takeFailed()
-		p.f.Next(p)
+		p.behind.Store(p.f.Behind())
+		p.holding = false
+		if stopping {
+			p.f.Next(p)
+		} else {
+			p.f.NextWhile(p, p.room)
+		}
+		if p.holding {
+			p.held.Add(1)
+		}
+		p.resyncs.Store(p.f.Resyncs())
 		p.flushLingering(stopping)
 		p.repair(!stopping)
 		if stopping {
@@ -582,20 +606,113 @@ type batch struct {
 // maxBatch bounds a batch's bytes, inside NATS's default 1 MiB payload.
 const maxBatch = 512 << 10
 
-// flushBatch publishes instrument loc's batch, if it has one.
+// flushBatch publishes instrument loc's batch, if it has one, in a pooled
+// message (nothing allocated once the pool has grown; nats.go's publish
+// and its acknowledgement allocate what they do).
 func (p *Publisher) flushBatch(loc uint16) {
 	b := &p.batches[loc]
 	if len(b.buf) == 0 {
 		return
 	}
-	h := nats.Header{HeaderKind: {KindUpdates}, HeaderSeq: {strconv.FormatUint(b.last, 10)},
-		HeaderPrev: {strconv.FormatUint(b.prev, 10)}, HeaderTime: {strconv.FormatUint(b.ts, 10)},
-		HeaderLocate:          {strconv.Itoa(int(loc))},
-		jetstream.MsgIDHeader: {p.sessionToken() + "." + strconv.Itoa(int(loc)) + "." + strconv.FormatUint(b.first, 10) + "-" + strconv.FormatUint(b.last, 10)}}
-	if !p.publish(p.instSubject(loc), b.buf, h, int(loc)) {
+	if !p.canPublish() {
+		p.dropped.Add(1)
 		p.markDirty(loc)
+		b.buf = b.buf[:0]
+		return
+	}
+	o := p.getOut()
+	o.set(hSeq, b.last)
+	o.set(hPrev, b.prev)
+	o.set(hTime, b.ts)
+	o.set(hLocate, uint64(loc))
+	start := len(o.text)
+	o.text = append(o.text, p.sessionToken()...)
+	o.text = append(o.text, '.')
+	o.text = strconv.AppendUint(o.text, uint64(loc), 10)
+	o.text = append(o.text, '.')
+	o.text = strconv.AppendUint(o.text, b.first, 10)
+	o.text = append(o.text, '-')
+	o.text = strconv.AppendUint(o.text, b.last, 10)
+	o.vals[hMsgID][0] = unsafe.String(&o.text[start], len(o.text)-start)
+	o.m.Subject = p.instSubject(loc)
+	o.m.Data = append(o.m.Data[:0], b.buf...)
+	p.inflight[loc].Add(1)
+	if _, err := p.js.PublishMsgAsync(&o.m, p.pubOpts...); err != nil {
+		p.inflight[loc].Add(-1)
+		p.putOut(&o.m)
+		p.dropped.Add(1)
+		p.markDirty(loc)
+	} else {
+		p.published.Add(1)
+		p.bytes.Add(uint64(len(b.buf)))
 	}
 	b.buf = b.buf[:0]
+}
+
+// The headers of an updates message, by their index in outMsg.vals.
+const (
+	hSeq = iota
+	hPrev
+	hTime
+	hLocate
+	hMsgID
+	numOutHeaders
+)
+
+var outHeaderKeys = [numOutHeaders]string{HeaderSeq, HeaderPrev, HeaderTime, HeaderLocate, jetstream.MsgIDHeader}
+
+// kindUpdates is the Tw-Kind of every pooled message, and their mark:
+// a message whose kind is this very slice is an outMsg's.
+var kindUpdates = []string{KindUpdates}
+
+// outMsg is a pooled message of an instrument's updates: its headers'
+// map, their values (strings over text) and its payload, reused once
+// JetStream has answered it (nats.go is done with it then: it never
+// retries a publish of ours).
+type outMsg struct {
+	m    nats.Msg
+	vals [numOutHeaders][1]string
+	text []byte
+}
+
+// set sets header i to v's decimal digits.
+func (o *outMsg) set(i int, v uint64) {
+	start := len(o.text)
+	o.text = strconv.AppendUint(o.text, v, 10)
+	o.vals[i][0] = unsafe.String(&o.text[start], len(o.text)-start)
+}
+
+// getOut takes a message from the pool, its text emptied.
+func (p *Publisher) getOut() *outMsg {
+	p.poolMu.Lock()
+	defer p.poolMu.Unlock()
+	if n := len(p.pool); n > 0 {
+		o := p.pool[n-1]
+		p.pool = p.pool[:n-1]
+		o.text = o.text[:0]
+		return o
+	}
+	o := &outMsg{text: make([]byte, 0, 128)}
+	o.m.Header = make(nats.Header, numOutHeaders+1)
+	o.m.Header[HeaderKind] = kindUpdates
+	for i, k := range outHeaderKeys {
+		o.m.Header[k] = o.vals[i][:]
+	}
+	p.outs[&o.m] = o
+	return o
+}
+
+// putOut returns m to the pool if it is a pooled message (and not in
+// it already).
+func (p *Publisher) putOut(m *nats.Msg) {
+	if k := m.Header[HeaderKind]; len(k) == 0 || &k[0] != &kindUpdates[0] {
+		return
+	}
+	p.poolMu.Lock()
+	if o := p.outs[m]; o != nil {
+		p.pool = append(p.pool, o)
+	}
+	p.poolMu.Unlock()
 }
 
 // flushLingering publishes the batches older than Linger (all of them
@@ -656,13 +773,32 @@ func (p *Publisher) sessionToken() string {
 }
 
 // instSubject returns the subject of instrument loc.
+// It is kept, until the session or the symbol changes.
 func (p *Publisher) instSubject(loc uint16) string {
-	p.subj.Session = p.sessionToken()
-	tok := p.mr.inst[loc].token
+	in := &p.mr.inst[loc]
+	sess := p.sessionToken()
+	if in.subject != "" && in.subjectSession == sess && in.subjectToken == in.token {
+		return in.subject
+	}
+	p.subj.Session = sess
+	tok := in.token
 	if tok == "" {
 		tok = locateToken(loc)
 	}
-	return p.subj.Instrument(tok)
+	in.subject, in.subjectSession, in.subjectToken = p.subj.Instrument(tok), sess, in.token
+	return in.subject
+}
+
+// room reports whether the publisher may read on in the books' ring: not
+// while three quarters of MaxPending await acknowledgement (it waits for
+// them rather than drop frames; the ring holds what follows). Disconnected,
+// it reads on: its frames are dropped, counted and repaired after.
+func (p *Publisher) room() bool {
+	if !p.ready.Load() || p.nc.Status() != nats.CONNECTED || p.js.PublishAsyncPending() < p.cfg.MaxPending*3/4 {
+		return true
+	}
+	p.holding = true
+	return false
 }
 
 // canPublish reports whether a publish now can be taken.
