@@ -46,13 +46,15 @@ var (
 	dNATSResyncs = desc("nats_resyncs_total", "Times the NATS publisher fell a ring behind the books, or the books were rebuilt (it resynchronised from snapshots).")
 	dNATSDups    = desc("nats_duplicates_total", "Publishes the stream took as duplicates (a redundant handler's copies).")
 	dNATSPending = desc("nats_pending", "Publishes awaiting JetStream's acknowledgement.")
+	dNATSBehind  = desc("nats_behind_bytes", "Bytes of the books' ring the NATS publisher had not read at its last pass (it waits for JetStream rather than drop).")
+	dNATSHeld    = desc("nats_held_total", "Passes of the NATS publisher that stopped reading the ring to wait for acknowledgements.")
 	dStage       = desc("stage_latency_seconds", "Latency per stage: receive (kernel to tickwire), book (read to book updated), receive_to_book, publish (book updated to bytes written to a subscriber), end_to_end (kernel receive to bytes written).", "stage")
 )
 
 func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{dPackets, dDrops, dFaults, dMessages, dDuplicates, dGaps, dGapMsgs, dRerequests,
 		dRecovered, dSnapshots, dAnomalies, dStale, dEnded, dSubscribers, dConflations, dDisconnects, dBuffered, dStage,
-		dNATSUp, dNATSPub, dNATSBytes, dNATSDropped, dNATSFailed, dNATSRepairs, dNATSRounds, dNATSPuts, dNATSResyncs, dNATSDups, dNATSPending} {
+		dNATSUp, dNATSPub, dNATSBytes, dNATSDropped, dNATSFailed, dNATSRepairs, dNATSRounds, dNATSPuts, dNATSResyncs, dNATSDups, dNATSPending, dNATSBehind, dNATSHeld} {
 		ch <- d
 	}
 }
@@ -112,6 +114,8 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 		counter(dNATSResyncs, ns.Resyncs)
 		counter(dNATSDups, ns.Duplicates)
 		gauge(dNATSPending, float64(ns.Pending))
+		gauge(dNATSBehind, float64(ns.Behind))
+		counter(dNATSHeld, ns.Held)
 	}
 	c.rd.stages(func(hs []namedHist) { collectStages(ch, hs) })
 }

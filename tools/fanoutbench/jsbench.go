@@ -28,12 +28,13 @@ import (
 // subscribers of every instrument.
 type jsResult struct {
 	nodes     int
-	solo      float64  // updates per second acknowledged, no subscriber
-	published float64  // updates per second acknowledged by JetStream, subscribers reading
-	rate      int      // the paced run's updates per second
-	tried     []string // the paced rates tried before, and their medians
-	delivered float64  // updates per second, all subscribers
-	msgs      float64  // NATS messages per second into the stream
+	solo      float64       // updates per second acknowledged, no subscriber
+	published float64       // updates per second acknowledged by JetStream, subscribers reading
+	rate      int           // the paced run's updates per second
+	tried     []string      // the paced rates tried before, and their medians
+	joined    time.Duration // from the first subscriber's dial until all had every update
+	delivered float64       // updates per second, all subscribers
+	msgs      float64       // NATS messages per second into the stream
 	lost      string
 	// At the paced rate, per update, from the book: routed by the
 	// server to a plain (core NATS) subscriber of the subjects, stored
@@ -249,6 +250,7 @@ func runJetStream(c config, nodes int, logf func(string, ...any)) (*jsResult, er
 		u    *updateCounter
 		done chan error
 	}
+	dialed := time.Now()
 	subs := make([]*jsSub, c.subs)
 	for i := range subs {
 		dctx, dcancel := context.WithTimeout(ctx, 30*time.Second)
@@ -309,6 +311,15 @@ func runJetStream(c config, nodes int, logf func(string, ...any)) (*jsResult, er
 		}
 	}
 	quiet(np, acked, minGot)
+	// Every subscriber under way before anything is measured (a consumer
+	// of a cluster's stream has been seen to take seconds to deliver its
+	// first message).
+	for end := time.Now().Add(60 * time.Second); minGot() < acked.n.Load(); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(end) {
+			return nil, fmt.Errorf("a subscriber has %d of the %d updates a minute after it subscribed", minGot(), acked.n.Load())
+		}
+	}
+	r.joined = time.Since(dialed)
 	inSnapshots = f.tops.Load() - acked.n.Load()
 
 	// Delivered: the feed as fast as the slowest subscriber takes it
@@ -324,13 +335,21 @@ func runJetStream(c config, nodes int, logf func(string, ...any)) (*jsResult, er
 	r.published = float64(acked.n.Load()-ack0) / el.Seconds()
 	r.delivered = float64(total()-got0) / el.Seconds()
 	r.msgs = float64(st1.Published-st0.Published) / el.Seconds()
+	var zero []int
+	for i, s := range subs {
+		if s.u.n.Load() == 0 {
+			zero = append(zero, i)
+		}
+	}
+	logf("jetstream (%d server(s)): applied %d, acknowledged %d, the slowest subscriber %d, %d awaiting acknowledgement; subscribers with nothing: %v",
+		nodes, applied(), acked.n.Load(), minGot(), st1.Pending, zero)
 	drain()
 
 	// Latency per hop, paced at a rate the subscribers keep up with: from
 	// half the rate delivered above (whose messages carried many updates
 	// each; paced, an update is about a message), halved until a
 	// subscriber's median is within 50 ms (not a queue).
-	for r.rate = min(c.rate, int(r.published/2)); ; r.rate /= 2 {
+	for r.rate = max(100, min(c.rate, int(r.published/2))); ; r.rate /= 2 {
 		logf("jetstream (%d server(s)): latency at %d/s, %v", nodes, r.rate, c.window)
 		gather(lats)
 		gather([]*lat{tap.lat, acked.lat})
@@ -344,7 +363,7 @@ func runJetStream(c config, nodes int, logf func(string, ...any)) (*jsResult, er
 		if m := st1.Published - st0.Published; m > 0 {
 			r.perMsg = float64(acked.n.Load()-ack0) / float64(m)
 		}
-		if r.toClient.p50 <= 50e6 || r.rate <= 500 {
+		if r.toClient.p50 <= 50e6 || r.rate <= 200 {
 			break
 		}
 		r.tried = append(r.tried, fmt.Sprintf("%d/s (p50 %s)", r.rate, dur(r.toClient.p50)))

@@ -215,6 +215,7 @@ func (t *table) printJS(out io.Writer) {
 		return hops(j.toServer.p50, j.toAck.p50, j.toClient.p50)
 	})...)...)
 	row(append([]string{"updates per NATS message, paced"}, cells("-", func(j *jsResult) string { return fmt.Sprintf("%.2f", j.perMsg) })...)...)
+	row(append([]string{"subscribers dialed until all are under way"}, cells("-", func(j *jsResult) string { return dur(int64(j.joined)) })...)...)
 	row(append([]string{"stream bytes per update"}, cells("-", func(j *jsResult) string { return fmt.Sprintf("%.0f B", j.perUpdate) })...)...)
 	row(append([]string{"lost"}, cells(w.lost, func(j *jsResult) string { return j.lost })...)...)
 	tw.Flush()
@@ -259,5 +260,6 @@ func (j *jsResult) report() report.FanoutJS {
 		return report.Quantiles{P50: q.p50, P99: q.p99, Max: q.max, N: q.n}
 	}
 	return report.FanoutJS{Servers: j.nodes, Delivered: j.delivered, Published: j.published, Alone: j.solo, Rate: j.rate, Messages: j.msgs, Lost: j.lost,
-		ToServer: q(j.toServer), ToAck: q(j.toAck), ToClient: q(j.toClient), UpdatesPerMessage: j.perMsg, StreamBytesPerUpdate: j.perUpdate}
+		ToServer: q(j.toServer), ToAck: q(j.toAck), ToClient: q(j.toClient), UpdatesPerMessage: j.perMsg, StreamBytesPerUpdate: j.perUpdate,
+		JoinedSeconds: j.joined.Seconds()}
 }

@@ -31,30 +31,29 @@ func grepLines(s, sub string) string {
 // and one started after its end, replaying the day from the stream (and a
 // third from the bucket's final snapshots): each writes the daemon's
 // books byte for byte. The publisher's counters are in /metrics.
-func TestDaemonPublishesIntoNATS(t *testing.T) {
-	if testing.Short() {
-		t.Skip("end-to-end with processes")
-	}
+// jetStreamServer runs a nats-server with JetStream in the test process
+// and returns its URL.
+func jetStreamServer(t *testing.T) string {
+	t.Helper()
 	ns, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: server.RANDOM_PORT, JetStream: true,
 		StoreDir: t.TempDir(), NoLog: true, NoSigs: true})
 	if err != nil {
 		t.Fatal(err)
 	}
 	go ns.Start()
-	defer ns.Shutdown()
+	t.Cleanup(ns.Shutdown)
 	if !ns.ReadyForConnections(10 * time.Second) {
 		t.Fatal("nats-server not ready")
 	}
-	url := ns.ClientURL()
-	bin := binary(t)
-	dir := t.TempDir()
-	groupA, groupB := lineGroups(93)
-	rr := fmt.Sprintf("127.0.0.1:%d", freeUDPPort(t))
-	want, daemonBooks := filepath.Join(dir, "want.jsonl"), filepath.Join(dir, "daemon.jsonl")
-	cfg := filepath.Join(dir, "tickwire.yaml")
-	adminAddr := freeTCPAddrs(t, 1)[0]
-	writeFile(t, cfg, fmt.Sprintf(`admin: {listen: %s}
-feed:
+	return ns.ClientURL()
+}
+
+// natsDaemonConfig writes, at path, the configuration of a daemon on the
+// two lines publishing into NATS at url (extra: more of it, first), and
+// returns path.
+func natsDaemonConfig(t *testing.T, path, extra, groupA, groupB, rr, url, books string) string {
+	t.Helper()
+	writeFile(t, path, fmt.Sprintf(`%sfeed:
   interface: lo
   line_a: {group: %s}
   line_b: {group: %s}
@@ -68,17 +67,29 @@ nats:
   url: %s
   snapshot_every: 500ms
 books_on_exit: %s
-`, adminAddr, groupA, groupB, rr, url, daemonBooks))
-	runCmd := exec.Command(bin, "run", "-config", cfg, "-exit-on-end")
-	var runOut, simOut syncBuffer
-	runCmd.Stdout, runCmd.Stderr = &runOut, &runOut
-	if err := runCmd.Start(); err != nil {
+`, extra, groupA, groupB, rr, url, books))
+	return path
+}
+
+// natsDaemon starts tickwire run -exit-on-end with configuration cfg and
+// waits until it publishes into NATS.
+func natsDaemon(t *testing.T, bin, cfg string) (*exec.Cmd, *syncBuffer) {
+	t.Helper()
+	cmd := exec.Command(bin, "run", "-config", cfg, "-exit-on-end")
+	out := &syncBuffer{}
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	defer runCmd.Process.Kill()
-	waitFor(t, &runOut, regexp.MustCompile(`publishing on (tickwire)\.> into stream`))
+	t.Cleanup(func() { cmd.Process.Kill() })
+	waitFor(t, out, regexp.MustCompile(`publishing on (tickwire)\.> into stream`))
+	return cmd, out
+}
 
-	subscribe := func(name string, args ...string) (*exec.Cmd, *syncBuffer, string) {
+// natsSubscriber returns a function starting a tickwire subscribe --nats
+// that writes its books into dir/name.jsonl at the end of the session.
+func natsSubscriber(t *testing.T, bin, dir, url string) func(name string, args ...string) (*exec.Cmd, *syncBuffer, string) {
+	return func(name string, args ...string) (*exec.Cmd, *syncBuffer, string) {
 		books := filepath.Join(dir, name+".jsonl")
 		out := &syncBuffer{}
 		cmd := exec.Command(bin, append([]string{"subscribe", "-nats", url, "-exit-on-end", "-books-on-exit", books}, args...)...)
@@ -86,17 +97,43 @@ books_on_exit: %s
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
+		t.Cleanup(func() { cmd.Process.Kill() })
 		return cmd, out, books
 	}
-	simCmd := exec.Command(bin, "sim", "-messages", "40000", "-instruments", "40", "-seed", "19", "-books", want,
+}
+
+// natsSim starts the simulator of the NATS tests: 40,000 messages at
+// 20,000 a second, with loss on both lines, writing its books to want.
+func natsSim(t *testing.T, bin, groupA, groupB, rr, want string, out *syncBuffer) *exec.Cmd {
+	t.Helper()
+	cmd := exec.Command(bin, "sim", "-messages", "40000", "-instruments", "40", "-seed", "19", "-books", want,
 		"-group-a", groupA, "-group-b", groupB, "-rate", "20000",
 		"-loss-a", "0.02", "-loss-b", "0.02", "-dup", "0.01", "-reorder", "0.01",
 		"-rerequest", rr, "-linger", "5s", "-start-delay", "300ms")
-	simCmd.Stdout, simCmd.Stderr = &simOut, &simOut
-	if err := simCmd.Start(); err != nil {
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	defer simCmd.Process.Kill()
+	t.Cleanup(func() { cmd.Process.Kill() })
+	return cmd
+}
+
+func TestDaemonPublishesIntoNATS(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end with processes")
+	}
+	url := jetStreamServer(t)
+	bin := binary(t)
+	dir := t.TempDir()
+	groupA, groupB := lineGroups(93)
+	rr := fmt.Sprintf("127.0.0.1:%d", freeUDPPort(t))
+	want, daemonBooks := filepath.Join(dir, "want.jsonl"), filepath.Join(dir, "daemon.jsonl")
+	adminAddr := freeTCPAddrs(t, 1)[0]
+	cfg := natsDaemonConfig(t, filepath.Join(dir, "tickwire.yaml"), fmt.Sprintf("admin: {listen: %s}\n", adminAddr), groupA, groupB, rr, url, daemonBooks)
+	runCmd, runOut := natsDaemon(t, bin, cfg)
+	var simOut syncBuffer
+	subscribe := natsSubscriber(t, bin, dir, url)
+	natsSim(t, bin, groupA, groupB, rr, want, &simOut)
 	time.Sleep(800 * time.Millisecond) // the session under way: a session to join
 	liveCmd, liveOut, liveBooks := subscribe("live")
 	// The publisher's counters in /metrics, mid-session.
@@ -120,7 +157,7 @@ books_on_exit: %s
 			t.Fatalf("/metrics never showed the NATS publisher connected and publishing:\n%s", grepLines(string(b), "tickwire_nats_"))
 		}
 	}
-	waitExit(t, runCmd, &runOut, &simOut)
+	waitExit(t, runCmd, runOut, &simOut)
 	t.Logf("daemon:\n%s", runOut.String())
 	sameBooks(t, daemonBooks, want)
 	if err := waitAnyExit(t, liveCmd, 30*time.Second, liveOut, nil); err != nil {
@@ -138,4 +175,53 @@ books_on_exit: %s
 		}
 		sameBooks(t, books, daemonBooks)
 	}
+}
+
+// TestTwoDaemonsIntoNATS runs two daemons on the same lines (the
+// simulator with loss on both), publishing into one JetStream stream, and
+// kills one (SIGKILL) mid-session: the stream keeps one copy of what both
+// published alike (the survivor counts the other's duplicates), and a
+// subscriber from before the kill and one replaying the day after the end
+// write the survivor's books, the simulator's, byte for byte.
+func TestTwoDaemonsIntoNATS(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end with processes")
+	}
+	url := jetStreamServer(t)
+	bin := binary(t)
+	dir := t.TempDir()
+	groupA, groupB := lineGroups(103)
+	rr := fmt.Sprintf("127.0.0.1:%d", freeUDPPort(t))
+	want := filepath.Join(dir, "want.jsonl")
+	start := func(name string) (*exec.Cmd, *syncBuffer, string) {
+		books := filepath.Join(dir, name+".jsonl")
+		cmd, out := natsDaemon(t, bin, natsDaemonConfig(t, filepath.Join(dir, name+".yaml"), "", groupA, groupB, rr, url, books))
+		return cmd, out, books
+	}
+	survivor, survivorOut, survivorBooks := start("survivor")
+	killed, killedOut, _ := start("killed")
+	subscribe := natsSubscriber(t, bin, dir, url)
+	var simOut syncBuffer
+	natsSim(t, bin, groupA, groupB, rr, want, &simOut)
+	time.Sleep(800 * time.Millisecond)
+	liveCmd, liveOut, liveBooks := subscribe("live")
+	time.Sleep(400 * time.Millisecond) // about half the session
+	killed.Process.Kill()
+	killed.Wait()
+	t.Logf("killed daemon:\n%s", killedOut)
+	waitExit(t, survivor, survivorOut, &simOut)
+	t.Logf("survivor:\n%s", survivorOut)
+	sameBooks(t, survivorBooks, want)
+	if m := regexp.MustCompile(`(\d+) duplicates of another handler's`).FindStringSubmatch(survivorOut.String()); m == nil || m[1] == "0" {
+		t.Errorf("the survivor's publishes were never the other's duplicates (both publishing into one stream): %v", m)
+	}
+	if err := waitAnyExit(t, liveCmd, 30*time.Second, liveOut, nil); err != nil {
+		t.Fatalf("live subscriber: %v\n%s", err, liveOut)
+	}
+	sameBooks(t, liveBooks, want)
+	cmd, out, books := subscribe("after", "-from", "start")
+	if err := waitAnyExit(t, cmd, 30*time.Second, out, nil); err != nil {
+		t.Fatalf("subscriber after the end: %v\n%s", err, out)
+	}
+	sameBooks(t, books, want)
 }

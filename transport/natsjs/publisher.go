@@ -761,7 +761,18 @@ func (p *Publisher) publishFeed(frame []byte) {
 	p.flushLingering(true) // the updates before it go first
 	h := nats.Header{HeaderKind: {KindFeed},
 		jetstream.MsgIDHeader: {p.sessionToken() + "._feed." + strconv.FormatUint(xxhash.Sum64(frame), 16)}}
-	p.publish(p.subj.Feed(), frame, h, -1)
+	p.subj.Session = p.sessionToken()
+	subject := p.subj.Feed()
+	if !p.publish(subject, frame, h, -1) {
+		// A Status is state every reader needs (the end of the session
+		// above all): kept, the latest 64, to publish once NATS takes it.
+		p.failMu.Lock()
+		if len(p.failedFeed) >= 64 {
+			p.failedFeed = p.failedFeed[1:]
+		}
+		p.failedFeed = append(p.failedFeed, &nats.Msg{Subject: subject, Data: bytes.Clone(frame), Header: h})
+		p.failMu.Unlock()
+	}
 }
 
 // sessionToken returns the session's token ("0" before one is known).

@@ -143,6 +143,9 @@ type FanoutJS struct {
 	ToClient             Quantiles `json:"to_client"`
 	UpdatesPerMessage    float64   `json:"updates_per_message"`
 	StreamBytesPerUpdate float64   `json:"stream_bytes_per_update"`
+	// JoinedSeconds is from the first subscriber's dial until all had
+	// every update published.
+	JoinedSeconds float64 `json:"joined_seconds"`
 }
 
 // FanoutSystem is one system's figures.
