@@ -661,6 +661,14 @@ func (p *Pipeline) confirmLast() {
 // applies them: tested one by one, the ownership of a random mix of
 // instruments is a branch mispredicted every other message, which cost a
 // shard more than everything else it does with a message it does not own.
+//
+// When the book is large enough for it (book.Book.Prefetching, asked once
+// a batch), the messages it applies are prefetched ahead within the batch:
+// each message's table slot book.PrefetchAhead messages before it is
+// applied and its order book.PrefetchOrderAhead before (book.Book.Prefetch,
+// PrefetchOrder), so that a message's cache misses are in flight while the
+// ones before it are applied. Sharded books (Config.Writers) are applied on
+// their writers' goroutines and are not prefetched.
 func (p *Pipeline) ReplayMessages(r *replay.ITCHReader, progress func(records uint64)) error {
 	var batch [256][]byte
 	var mine [256]uint8
@@ -675,8 +683,24 @@ func (p *Pipeline) ReplayMessages(r *replay.ITCHReader, progress func(records ui
 			}
 			return err
 		}
+		bk := p.book
+		pf := bk != nil && bk.Prefetching()
 		if p.owned == nil {
-			for i, m := range batch[:n] {
+			msgs := batch[:n]
+			if pf {
+				for _, m := range msgs[:min(n, book.PrefetchAhead)] {
+					bk.Prefetch(m)
+				}
+			}
+			for i, m := range msgs {
+				if pf {
+					if j := i + book.PrefetchAhead; j < n {
+						bk.Prefetch(msgs[j])
+					}
+					if j := i + book.PrefetchOrderAhead; j < n {
+						bk.PrefetchOrder(msgs[j])
+					}
+				}
 				p.apply(p.seq+uint64(i)+1, m)
 			}
 		} else {
@@ -685,7 +709,21 @@ func (p *Pipeline) ReplayMessages(r *replay.ITCHReader, progress func(records ui
 				mine[k] = uint8(i)
 				k += int(p.owned[locateOf(m)])
 			}
-			for _, i := range mine[:k] {
+			own := mine[:k]
+			if pf {
+				for _, i := range own[:min(k, book.PrefetchAhead)] {
+					bk.Prefetch(batch[i])
+				}
+			}
+			for x, i := range own {
+				if pf {
+					if j := x + book.PrefetchAhead; j < k {
+						bk.Prefetch(batch[own[j]])
+					}
+					if j := x + book.PrefetchOrderAhead; j < k {
+						bk.PrefetchOrder(batch[own[j]])
+					}
+				}
 				p.apply(p.seq+uint64(i)+1, batch[i])
 			}
 		}
