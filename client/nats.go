@@ -34,6 +34,10 @@ type NATSOptions struct {
 	// (default 10 s): it covers a second handler publishing that far
 	// ahead, and the clocks of the handler and the servers.
 	Lead time.Duration
+	// Domain is the JetStream domain of the servers the daemon publishes
+	// into, for a client of a leaf node without JetStream of its own (the
+	// hub's jetstream domain), or of another domain; "": the local one.
+	Domain string
 	// Options are nats.go's connection options (credentials, TLS).
 	Options []nats.Option
 }
@@ -120,11 +124,14 @@ func DialNATS(ctx context.Context, url string, opts ...Option) (*Client, error) 
 		return nil, fmt.Errorf("client: NATS %s: %w", url, err)
 	}
 	js, err := jetstream.New(nc)
+	if no.Domain != "" {
+		js, err = jetstream.NewWithDomain(nc, no.Domain)
+	}
 	if err != nil {
 		nc.Close()
 		return nil, err
 	}
-	ns := &natsState{nc: nc, js: js, src: natsjs.Source{NC: nc, JS: js, Prefix: no.Prefix, Stream: no.Stream, KV: no.KV},
+	ns := &natsState{nc: nc, js: js, src: natsjs.Source{NC: nc, JS: js, Prefix: no.Prefix, Stream: no.Stream, KV: no.KV, Domain: no.Domain},
 		inst: make([]natsInst, 1<<16), lead: no.Lead}
 	if ns.lead <= 0 {
 		ns.lead = 10 * time.Second

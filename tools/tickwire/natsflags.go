@@ -22,6 +22,7 @@ func natsFlags(fs *flag.FlagSet) func(ctx context.Context, addr string, opts ...
 	kv := fs.String("nats-kv", "", "the daemon's nats.kv (default tickwire_books)")
 	session := fs.String("nats-session", "", "the feed `SESSION` to follow (default the latest published)")
 	creds := fs.String("nats-creds", "", "NATS credentials `FILE` (.creds)")
+	domain := fs.String("nats-domain", "", "the JetStream `DOMAIN` of the servers the daemon publishes into (through a leaf node without JetStream: the hub's)")
 	from := fs.String("from", "", "with --nats, where to start: start (the session's beginning), a feed sequence `SEQ`, or an exchange time HH:MM[:SS[.fff]]; default the latest snapshots")
 	return func(ctx context.Context, addr string, opts ...client.Option) (*client.Client, error) {
 		if *url == "" {
@@ -34,7 +35,7 @@ func natsFlags(fs *flag.FlagSet) func(ctx context.Context, addr string, opts ...
 		if err != nil {
 			return nil, fmt.Errorf("--from: %w", err)
 		}
-		no := client.NATSOptions{Prefix: *prefix, Stream: *stream, KV: *kv, Session: *session, From: f}
+		no := client.NATSOptions{Prefix: *prefix, Stream: *stream, KV: *kv, Session: *session, From: f, Domain: *domain}
 		if *creds != "" {
 			no.Options = append(no.Options, nats.UserCredentials(*creds))
 		}

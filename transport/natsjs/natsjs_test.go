@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	neturl "net/url"
 	"strings"
 	"testing"
 	"time"
@@ -447,4 +448,56 @@ func TestClusterLeaderKilled(t *testing.T) {
 		t.Fatal(err)
 	}
 	sameBooks(t, "replay from the start", got, want)
+}
+
+// TestLeafNode: a client in a remote office reads through a NATS leaf
+// node (no JetStream of its own) connected to the hub the handler
+// publishes into, naming the hub's JetStream domain: live and replaying
+// the day after the end, it equals the session's books.
+func TestLeafNode(t *testing.T) {
+	msgs, want := session(t, 20_000, 20, 21)
+	ports := freePorts(t, 1)
+	hub, err := server.NewServer(&server.Options{ServerName: "hub", Host: "127.0.0.1", Port: server.RANDOM_PORT, JetStream: true,
+		StoreDir: t.TempDir(), JetStreamDomain: "hub", NoLog: true, NoSigs: true, LeafNode: server.LeafNodeOpts{Host: "127.0.0.1", Port: ports[0]}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	go hub.Start()
+	t.Cleanup(hub.Shutdown)
+	if !hub.ReadyForConnections(10 * time.Second) {
+		t.Fatal("hub not ready")
+	}
+	remote, _ := neturl.Parse(fmt.Sprintf("nats-leaf://127.0.0.1:%d", ports[0]))
+	leaf, err := server.NewServer(&server.Options{ServerName: "office", Host: "127.0.0.1", Port: server.RANDOM_PORT, NoLog: true, NoSigs: true,
+		LeafNode: server.LeafNodeOpts{Remotes: []*server.RemoteLeafOpts{{URLs: []*neturl.URL{remote}}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	go leaf.Start()
+	t.Cleanup(leaf.Shutdown)
+	if !leaf.ReadyForConnections(10 * time.Second) {
+		t.Fatal("leaf node not ready")
+	}
+	for deadline := time.Now().Add(10 * time.Second); leaf.NumLeafNodes() == 0; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the leaf node never connected to the hub")
+		}
+	}
+	h := newHandler(t, natsjs.Config{URL: hub.ClientURL()})
+	h.waitReady(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	h.play(t, msgs, 0, 1000, 50) // a session to find
+	viaHub := client.WithNATS(client.NATSOptions{Domain: "hub"})
+	live := goMirror(ctx, leaf.ClientURL(), viaHub)
+	h.play(t, msgs, 1000, len(msgs), 50)
+	time.Sleep(200 * time.Millisecond)
+	h.end(uint64(len(msgs)))
+	h.close(t)
+	live.check(t, "client through the leaf node", want)
+	got, err := mirror(ctx, leaf.ClientURL(), client.WithNATS(client.NATSOptions{Domain: "hub", From: client.FromStart()}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sameBooks(t, "replay through the leaf node", got, want)
 }

@@ -26,6 +26,17 @@ type Source struct {
 	Prefix string // default "tickwire"
 	Stream string // default "TICKWIRE"
 	KV     string // default "tickwire_books"
+	// Domain is the JetStream domain of the servers holding the stream,
+	// for a client of a leaf node or another domain ("": the local one).
+	Domain string
+}
+
+// apiPrefix is the subject prefix of JetStream's API for s.Domain.
+func (s *Source) apiPrefix() string {
+	if s.Domain == "" {
+		return "$JS.API."
+	}
+	return "$JS." + s.Domain + ".API."
 }
 
 func (s *Source) defaults() { defaultNames(&s.Prefix, &s.Stream, &s.KV) }
@@ -56,7 +67,7 @@ func (s *Source) directGet(ctx context.Context, stream string, req map[string]an
 		return nil, err
 	}
 	defer sub.Unsubscribe()
-	if err := s.NC.PublishRequest("$JS.API.DIRECT.GET."+stream, inbox, body); err != nil {
+	if err := s.NC.PublishRequest(s.apiPrefix()+"DIRECT.GET."+stream, inbox, body); err != nil {
 		return nil, err
 	}
 	_, batch := req["batch"]
