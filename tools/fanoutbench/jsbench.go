@@ -310,16 +310,18 @@ func runJetStream(c config, nodes int, logf func(string, ...any)) (*jsResult, er
 			time.Sleep(time.Millisecond)
 		}
 	}
-	quiet(np, acked, minGot)
 	// Every subscriber under way before anything is measured (a consumer
 	// of a cluster's stream has been seen to take seconds to deliver its
-	// first message).
-	for end := time.Now().Add(60 * time.Second); minGot() < acked.n.Load(); time.Sleep(10 * time.Millisecond) {
+	// first message): a round of updates after they all subscribed, seen
+	// by all.
+	f.emit(c.instruments)
+	for end := time.Now().Add(60 * time.Second); acked.n.Load() == 0 || minGot() < acked.n.Load(); time.Sleep(10 * time.Millisecond) {
 		if time.Now().After(end) {
 			return nil, fmt.Errorf("a subscriber has %d of the %d updates a minute after it subscribed", minGot(), acked.n.Load())
 		}
 	}
 	r.joined = time.Since(dialed)
+	quiet(np, acked, minGot)
 	inSnapshots = f.tops.Load() - acked.n.Load()
 
 	// Delivered: the feed as fast as the slowest subscriber takes it
