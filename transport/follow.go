@@ -41,8 +41,8 @@ const (
 
 // FollowHandler receives a Follower's frames. frame is a whole frame with
 // its size prefix and the placeholder stream_seq (math.MaxUint64), valid
-// only during the call: it aliases the ring or the writer's snapshot
-// buffer. locate is the instrument of a FollowUpdates frame, 0 otherwise.
+// only during the call: it aliases the follower's copy of a ring record
+// (checked whole: never torn) or the writer's snapshot buffer. locate is the instrument of a FollowUpdates frame, 0 otherwise.
 type FollowHandler interface {
 	Follow(kind FollowKind, locate uint16, frame []byte)
 }
@@ -80,6 +80,7 @@ type Follower struct {
 	suspended bool // resynchronising: updates are not delivered until the marker
 	resyncs   uint64
 	closed    bool
+	scratch   []byte // the record being handed on, copied out of the ring
 }
 
 // Follow returns a follower of the Publisher, subscribed to every
@@ -168,50 +169,45 @@ func (f *Follower) NextWhile(h FollowHandler, more func() bool) int {
 	}
 	total := 0
 	for {
-		resync := false
-		n, err := f.rd.Next(func(tag uint32, payload []byte) bool {
-			switch kind := int(tag >> 16); kind {
-			case recMarker:
-				if len(payload) == 16 && binary.LittleEndian.Uint64(payload) == f.id {
-					f.reached(h, binary.LittleEndian.Uint64(payload[8:]))
-				}
-			case recFeed:
-				if f.synced && !f.suspended {
-					if more != nil && !more() {
-						return false
-					}
-					h.Follow(FollowFeed, 0, payload)
-				}
-			case recResync:
-				if f.synced && !f.suspended {
-					resync = true
-					return true
-				}
-			case streamOrders:
-				if f.synced && !f.suspended {
-					if more != nil && !more() {
-						return false
-					}
-					h.Follow(FollowUpdates, uint16(tag), payload)
-				}
-			}
-			return true
-		})
-		total += n
-		switch {
-		case errors.Is(err, ring.ErrLapped):
+		if more != nil && f.synced && !f.suspended && !more() {
+			return total
+		}
+		// A copy, checked whole before it is parsed: the follower reads
+		// what it is handed, and a record the writer is overwriting (the
+		// follower lapped, as a slow one is) would be torn.
+		tag, rec, ok, err := f.rd.NextCopy(f.scratch[:0])
+		if errors.Is(err, ring.ErrLapped) {
 			f.rd.Skip()
 			h.Follow(FollowResync, 0, nil)
 			f.resync(true)
 			continue
-		case resync:
-			// The records before the resynchronisation's were handed on;
-			// the rest wait for the fresh snapshots.
-			h.Follow(FollowResync, 0, nil)
-			f.resync(true)
-			continue
 		}
-		return total
+		if !ok {
+			return total
+		}
+		f.scratch = rec[:0]
+		total++
+		switch kind := int(tag >> 16); kind {
+		case recMarker:
+			if len(rec) == 16 && binary.LittleEndian.Uint64(rec) == f.id {
+				f.reached(h, binary.LittleEndian.Uint64(rec[8:]))
+			}
+		case recFeed:
+			if f.synced && !f.suspended {
+				h.Follow(FollowFeed, 0, rec)
+			}
+		case recResync:
+			if f.synced && !f.suspended {
+				// The records before the resynchronisation's were handed
+				// on; the rest wait for the fresh snapshots.
+				h.Follow(FollowResync, 0, nil)
+				f.resync(true)
+			}
+		case streamOrders:
+			if f.synced && !f.suspended {
+				h.Follow(FollowUpdates, uint16(tag), rec)
+			}
+		}
 	}
 }
 

@@ -225,6 +225,12 @@ func (s *subscribers) close() {
 		s.pub.Flush()
 	}
 	if s.nats != nil {
+		// A publisher resynchronising (lapped by the ring while NATS was
+		// slow) takes its snapshots at the writer's next Flush: the
+		// writer has stopped, so Flush here until it has them.
+		for deadline := time.Now().Add(5 * time.Second); !s.nats.Synced() && time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+			s.pub.Flush()
+		}
 		nctx, ncancel := context.WithTimeout(context.Background(), 15*time.Second)
 		defer ncancel()
 		if err := s.nats.Close(nctx); err != nil {

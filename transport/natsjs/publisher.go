@@ -217,6 +217,7 @@ type Publisher struct {
 
 	published, bytes, dropped, failedN, repaired, rounds, puts, dups atomic.Uint64
 	resyncs, behind, held                                            atomic.Uint64
+	synced                                                           atomic.Bool
 	holding                                                          bool // this pass stopped for acknowledgements
 
 	// pubOpts: never wait for room, and never retry: nats.go retries a
@@ -412,6 +413,14 @@ func (p *Publisher) Stats() Stats {
 		Pending: p.js.PublishAsyncPending(), Behind: p.behind.Load(), Held: p.held.Load()}
 }
 
+// Synced reports whether the publisher follows the books (it has their
+// snapshots): false at its start and while it resynchronises after the
+// ring lapped it, until the books' writer next Flushes. A writer that
+// stops (the end of the session, a shutdown) should Flush until it is
+// true, or a while, before Close: else the publisher never learns the
+// books' last state. Safe from any goroutine.
+func (p *Publisher) Synced() bool { return p.synced.Load() }
+
 // Close publishes what the Publisher has not yet, puts the final
 // snapshots into the bucket if the session ended, waits up to ctx for
 // JetStream's acknowledgements and closes the connection.
@@ -461,6 +470,7 @@ func (p *Publisher) run() {
 			p.held.Add(1)
 		}
 		p.resyncs.Store(p.f.Resyncs())
+		p.synced.Store(p.f.Synced())
 		p.flushLingering(stopping)
 		p.repair(!stopping)
 		if stopping {
@@ -550,7 +560,7 @@ func (p *Publisher) Follow(kind transport.FollowKind, loc uint16, frame []byte) 
 			return
 		}
 		if !fi.snapshot {
-			p.publishFeed(frame)
+			p.feedFrame(frame) // the feed's state as of the snapshots
 			return
 		}
 		in := &p.mr.inst[fi.locate]

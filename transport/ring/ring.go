@@ -184,6 +184,43 @@ func (rd *Reader) Next(fn func(tag uint32, payload []byte) bool) (int, error) {
 	return n, nil
 }
 
+// NextCopy appends the next record published since the last read to dst
+// and moves past it, returning its tag and the copy (ok false: none is
+// left). Unlike Next's payload, the copy is never torn: it is checked
+// after it is made, and a record the writer overwrote meanwhile returns
+// ErrLapped (the copy must then be discarded). For a reader that parses
+// what it reads, where a torn record could make it fail or worse.
+func (rd *Reader) NextCopy(dst []byte) (tag uint32, rec []byte, ok bool, err error) {
+	r := rd.r
+	end := uint64(r.end.Load())
+	size := uint64(len(r.buf))
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	for rd.cursor < end {
+		if end-rd.cursor > size {
+			return 0, dst, false, ErrLapped
+		}
+		off := rd.cursor & r.mask
+		ln := uint64(binary.LittleEndian.Uint32(r.buf[off:]))
+		tag = binary.LittleEndian.Uint32(r.buf[off+4:])
+		if ln > size-off-HeaderLen || rd.lapped() {
+			return 0, dst, false, ErrLapped
+		}
+		if tag == padTag {
+			rd.cursor += size - off
+			continue
+		}
+		n := len(dst)
+		dst = append(dst, r.buf[off+HeaderLen:off+HeaderLen+ln]...)
+		if rd.lapped() {
+			return 0, dst[:n], false, ErrLapped
+		}
+		rd.cursor += (HeaderLen + ln + 7) &^ 7
+		return tag, dst[n:], true, nil
+	}
+	return 0, dst, false, nil
+}
+
 // lapped reports whether the writer may have written over the record at
 // the cursor: the writer writes stream position p over p − size.
 func (rd *Reader) lapped() bool {
