@@ -470,7 +470,8 @@ func (c *Client) natsMsg(ctx context.Context, m jetstream.Msg, fn func(*Event) e
 
 // updatesOf reports whether data is what the publisher writes for
 // instrument loc's updates from after prev to seq: whole frames back to
-// back, every update in them of loc, in (prev, seq], the last at seq.
+// back, every update in them (and snapshot: a new instrument's, listed
+// among its updates) of loc, in (prev, seq], the last at seq.
 func updatesOf(data []byte, loc uint16, prev, seq uint64, msg *transport.Message) bool {
 	last := uint64(0)
 	for len(data) > 0 {
@@ -486,7 +487,15 @@ func updatesOf(data []byte, loc uint16, prev, seq uint64, msg *transport.Message
 			return false
 		}
 		for i := range f.Len() {
-			st, ok := f.Message(i, msg).Stamp()
+			m := f.Message(i, msg)
+			st, ok := m.Stamp()
+			if m.Type() == tw.BodySnapshot {
+				// A new instrument's first state, among its updates.
+				var s tw.Snapshot
+				t := m.Table()
+				s.Init(t.Bytes, t.Pos)
+				st, ok = transport.Stamp{Locate: s.Locate(), FeedSeq: s.FeedSeq()}, true
+			}
 			if !ok {
 				continue
 			}

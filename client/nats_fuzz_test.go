@@ -49,6 +49,10 @@ func FuzzNATSMessage(f *testing.F) {
 	ups, _ := e.Finish()
 	ups = append([]byte(nil), ups...)
 	f.Add("u", "3", "12", "10", "", ups)
+	e.Begin(0)
+	e.Snapshot(&transport.SnapshotHead{Locate: 3, Stock: []byte("AAPL"), FeedSeq: 20, Depth: tw.DepthOrders}, nil, nil, nil, nil)
+	listed, _ := e.Finish()
+	f.Add("u", "3", "20", "12", "", append([]byte(nil), listed...)) // an instrument listed among its updates
 	f.Add("s", "3", "10", "", "0/0", snap)
 	f.Add("s", "3", "10", "", "0/1", snap)
 	f.Add("f", "", "", "", "", ups)
@@ -144,3 +148,32 @@ func carries(data []byte, loc uint16, seq uint64) bool {
 type nopWriter struct{}
 
 func (nopWriter) Write(b []byte) (int, error) { return len(b), nil }
+
+// TestNATSListedAmongUpdates: an instrument listed after the publisher
+// began (its Snapshot among its updates, as the publisher relays it) is
+// the publisher's, not refused.
+func TestNATSListedAmongUpdates(t *testing.T) {
+	e := transport.NewEncoder(256)
+	e.Begin(0)
+	e.Snapshot(&transport.SnapshotHead{Locate: 7, Stock: []byte("NEW"), FeedSeq: 20, Depth: tw.DepthOrders}, nil, nil, nil, nil)
+	fr, err := e.Finish()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &Client{book: NewBook(), o: Options{Depth: DepthOrders}, nats: &natsState{inst: make([]natsInst, 1<<16)}}
+	m := &fuzzMsg{h: nats.Header{natsjs.HeaderKind: {natsjs.KindUpdates}, natsjs.HeaderLocate: {"7"}, natsjs.HeaderSeq: {"20"}, natsjs.HeaderPrev: {"0"}},
+		data: append([]byte(nil), fr...), at: time.Now()}
+	var ev Event
+	if err := c.natsMsg(context.Background(), m, nil, &ev); err != nil {
+		t.Fatal(err)
+	}
+	if n := c.NATSSkipped(); n != 0 {
+		t.Fatalf("refused %d", n)
+	}
+	if st := c.nats.inst[7]; !st.synced || st.seq != 20 {
+		t.Fatalf("instrument 7: %+v", st)
+	}
+	if in := c.Book().Instrument(7); in == nil || string(in.Symbol[:3]) != "NEW" {
+		t.Fatalf("the mirror: %+v", in)
+	}
+}
