@@ -347,7 +347,7 @@ func TestNATSRestart(t *testing.T) {
 	ns.WaitForShutdown()
 	h.end(uint64(len(msgs)))
 	time.Sleep(300 * time.Millisecond)
-	ns = startNATS(t, dir, port)
+	startNATS(t, dir, port) // stopped by the test's cleanup
 	h.waitReady(t)
 	h.close(t)
 	st := h.np.Stats()
