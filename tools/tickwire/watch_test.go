@@ -14,6 +14,7 @@ import (
 	"github.com/tickwire/tickwire/client"
 	"github.com/tickwire/tickwire/codec/itch"
 	"github.com/tickwire/tickwire/transport"
+	"github.com/tickwire/tickwire/transport/natsjs"
 	"github.com/tickwire/tickwire/transport/tw"
 )
 
@@ -225,9 +226,35 @@ func (d *watchDaemon) waitSubscribed(t *testing.T, n uint64) {
 // instrument changes too, then the server ends the session; the ladder
 // must show the server book's best bid and ask, the prints of the watched
 // instrument only, and leave the terminal restored.
-func TestWatchEndToEnd(t *testing.T) {
+func TestWatchEndToEnd(t *testing.T) { watchEndToEnd(t, false) }
+
+// TestWatchNATS is TestWatchEndToEnd through NATS JetStream (tickwire
+// watch --nats): the server's books published into an embedded JetStream
+// server by transport/natsjs, the program's client from client.DialNATS.
+func TestWatchNATS(t *testing.T) { watchEndToEnd(t, true) }
+
+func watchEndToEnd(t *testing.T, viaNATS bool) {
 	d := newWatchDaemon(t)
 	const aapl, msft = 1, 2
+	var natsURL string
+	if viaNATS {
+		natsURL = jetStreamServer(t)
+		np, err := natsjs.Start(d.pub, natsjs.Config{URL: natsURL, SnapshotEvery: 100 * time.Millisecond})
+		if err != nil {
+			t.Fatal(err)
+		}
+		np.SetSession([10]byte{'W', 'A', 'T', 'C', 'H', ' ', ' ', ' ', ' ', ' '})
+		t.Cleanup(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			np.Close(ctx)
+		})
+		for deadline := time.Now().Add(10 * time.Second); !np.Stats().Connected; time.Sleep(5 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatal("the NATS publisher never got its stream")
+			}
+		}
+	}
 	d.apply(t, d.directory(aapl, "AAPL"), d.directory(msft, "MSFT"),
 		d.add(aapl, "AAPL", 1, itch.Buy, 300, 1012200),
 		d.add(aapl, "AAPL", 2, itch.Sell, 500, 1012300),
@@ -236,7 +263,15 @@ func TestWatchEndToEnd(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	c, err := client.Dial(ctx, d.srv.Addr().String(), client.WithSymbols("AAPL"), client.WithDepth(client.DepthOrders, 0), client.WithName("watch test"))
+	opts := []client.Option{client.WithSymbols("AAPL"), client.WithDepth(client.DepthOrders, 0), client.WithName("watch test")}
+	var c *client.Client
+	var err error
+	if viaNATS {
+		d.apply(t) // a Flush: the publisher's first snapshots, a session to find
+		c, err = client.DialNATS(ctx, natsURL, opts...)
+	} else {
+		c, err = client.Dial(ctx, d.srv.Addr().String(), opts...)
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -252,7 +287,11 @@ func TestWatchEndToEnd(t *testing.T) {
 		m, err := runWatch(ctx, c, cfg, tea.WithInput(nil), tea.WithOutput(&out), tea.WithoutSignalHandler(), tea.WithWindowSize(100, 40))
 		done <- result{m, err}
 	}()
-	d.waitSubscribed(t, 1)
+	if viaNATS {
+		time.Sleep(300 * time.Millisecond) // reading the stream
+	} else {
+		d.waitSubscribed(t, 1)
+	}
 
 	d.apply(t,
 		d.add(aapl, "AAPL", 5, itch.Buy, 400, 1012210),                                               // a better bid
