@@ -86,6 +86,9 @@ type natsState struct {
 	tokens    []string // the symbols asked for; nil: all
 	lead      time.Duration
 	fellBack  error // why the bucket's snapshots were not used at the start
+	// initial are the bucket's snapshots the client starts from: applied,
+	// and handed to Run's function, when Run starts.
+	initial []natsjs.Snapshot
 	// skipped counts the messages refused: not whole frames, headers
 	// that do not parse or do not agree with the frames they carry.
 	skipped atomic.Uint64
@@ -205,11 +208,16 @@ func (c *Client) startNATS(ctx context.Context) error {
 		if len(snaps) > 0 {
 			start := snaps[0].Round
 			for _, sn := range snaps {
-				if err := c.applyStored(sn); err != nil {
-					return err
+				for _, fr := range sn.Frames {
+					if _, err := natsjs.OpenFrame(fr); err != nil {
+						return fmt.Errorf("client: snapshot of %s: %w", sn.Token, err)
+					}
 				}
+				// Its place now; the mirror and the events at Run's start.
+				ns.inst[sn.Locate] = natsInst{seq: sn.Seq, synced: true}
 				start = minTime(start, sn.Round)
 			}
+			ns.initial = snaps
 			start = start.Add(-ns.lead)
 			cfg.DeliverPolicy, cfg.OptStartTime = jetstream.DeliverByStartTimePolicy, &start
 		}
@@ -270,9 +278,9 @@ func isEnd(m *nats.Msg) bool {
 	return false
 }
 
-// applyStored applies a snapshot read from the bucket.
-func (c *Client) applyStored(sn natsjs.Snapshot) error {
-	st := &c.nats.inst[sn.Locate]
+// applyStored applies a snapshot read from the bucket, handing fn its
+// messages as events (a Snapshot, as over TCP).
+func (c *Client) applyStored(sn natsjs.Snapshot, fn func(*Event) error, ev *Event) error {
 	if in := c.book.Instrument(sn.Locate); in != nil {
 		in.partial = false // a snapshot's parts left unfinished: this one replaces it
 	}
@@ -281,22 +289,12 @@ func (c *Client) applyStored(sn natsjs.Snapshot) error {
 		if err != nil {
 			return fmt.Errorf("client: snapshot of %s: %w", sn.Token, err)
 		}
-		for i := range f.Len() {
-			m := f.Message(i, &c.msg)
-			if m.Type() == tw.BodySnapshot && snapshotLocate(m) == sn.Locate {
-				c.snapshot(m)
-			}
+		if err := c.applyFrame(&f, sn.Locate, true, 0, fn, ev); err != nil {
+			return err
 		}
 	}
-	*st = natsInst{seq: sn.Seq, synced: true}
+	c.nats.inst[sn.Locate] = natsInst{seq: sn.Seq, synced: true}
 	return nil
-}
-
-func snapshotLocate(m *transport.Message) uint16 {
-	var s tw.Snapshot
-	t := m.Table()
-	s.Init(t.Bytes, t.Pos)
-	return s.Locate()
 }
 
 // runNATS reads the stream until ctx is done, Close, fn's error, or the
@@ -304,6 +302,18 @@ func snapshotLocate(m *transport.Message) uint16 {
 func (c *Client) runNATS(ctx context.Context, fn func(*Event) error) error {
 	ns := c.nats
 	defer ns.nc.Close()
+	var ev Event
+	// The bucket's snapshots the client starts from, first.
+	for _, sn := range ns.initial {
+		if err := c.applyStored(sn, fn, &ev); err != nil {
+			var fe fnError
+			if errors.As(err, &fe) {
+				return fe.err
+			}
+			return err
+		}
+	}
+	ns.initial = nil
 	if c.ended {
 		return nil
 	}
@@ -316,7 +326,6 @@ func (c *Client) runNATS(ctx context.Context, fn func(*Event) error) error {
 		case <-ctx.Done():
 		}
 	}()
-	var ev Event
 	for {
 		m, err := ns.it.Next()
 		if err != nil {
@@ -444,7 +453,11 @@ func (c *Client) natsMsg(ctx context.Context, m jetstream.Msg, fn func(*Event) e
 			}
 		}
 		if !st.synced || st.stale {
-			if !c.fetchSnapshot(ctx, loc, lastToken(m.Subject()), prev) {
+			ok, err := c.fetchSnapshot(ctx, loc, lastToken(m.Subject()), prev, fn, ev)
+			if err != nil {
+				return err
+			}
+			if !ok {
 				return nil
 			}
 			if seq <= st.seq {
@@ -532,21 +545,26 @@ func snapshotOf(f *transport.Frame, loc uint16, seq uint64, msg *transport.Messa
 // fetchSnapshot resynchronises instrument loc from the bucket's latest
 // snapshot when it covers the frames missed (its sequence at least prev),
 // at most every 200 ms per instrument.
-func (c *Client) fetchSnapshot(ctx context.Context, loc uint16, tok string, prev uint64) bool {
+// Its events go to fn; fn's error is returned.
+func (c *Client) fetchSnapshot(ctx context.Context, loc uint16, tok string, prev uint64, fn func(*Event) error, ev *Event) (bool, error) {
 	ns := c.nats
 	st := &ns.inst[loc]
 	if time.Since(st.lastFetch) < 200*time.Millisecond {
-		return false
+		return false, nil
 	}
 	st.lastFetch = time.Now()
 	snaps, err := ns.src.Snapshots(ctx, ns.subj.Session, []string{tok}, time.Time{})
 	if err != nil || len(snaps) != 1 || snaps[0].Locate != loc || snaps[0].Seq < prev {
-		return false
+		return false, nil
 	}
-	if c.applyStored(snaps[0]) != nil {
-		return false
+	if err := c.applyStored(snaps[0], fn, ev); err != nil {
+		var fe fnError
+		if errors.As(err, &fe) {
+			return false, err
+		}
+		return false, nil
 	}
-	return true
+	return true, nil
 }
 
 // lastToken returns a subject's last token.

@@ -541,3 +541,46 @@ func TestPublisherLapped(t *testing.T) {
 	}
 	sameBooks(t, "replay from the start", got, want)
 }
+
+// TestBucketSnapshotsAreEvents: a client starting from the bucket's
+// snapshots hands Run's function each of them as an event, as a TCP
+// client is handed its subscription's snapshots (tickwire watch's ladder
+// is built from them).
+func TestBucketSnapshotsAreEvents(t *testing.T) {
+	msgs, want := session(t, 10_000, 12, 29)
+	ns := startNATS(t, "", 0)
+	h := newHandler(t, natsjs.Config{URL: ns.ClientURL()})
+	h.waitReady(t)
+	h.play(t, msgs, 0, len(msgs), 50)
+	time.Sleep(200 * time.Millisecond)
+	h.end(uint64(len(msgs)))
+	h.close(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	c, err := client.DialNATS(ctx, ns.ClientURL()) // the bucket's final snapshots
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if c.NATSFallback() != nil {
+		t.Fatalf("no snapshots from the bucket: %v", c.NATSFallback())
+	}
+	snapshots := map[uint16]int{}
+	err = c.Run(ctx, func(ev *client.Event) error {
+		if ev.Kind == client.EventMessage && ev.Message.Type() == tw.BodySnapshot {
+			snapshots[ev.Locate]++
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	if err := c.Book().WriteBooks(&b); err != nil {
+		t.Fatal(err)
+	}
+	sameBooks(t, "from the bucket", b.Bytes(), want)
+	if len(snapshots) != 12 {
+		t.Errorf("Snapshot events for %d instruments, want 12: %v", len(snapshots), snapshots)
+	}
+}
