@@ -28,6 +28,25 @@ type Handler interface {
 	Gap(first, count uint64)
 }
 
+// Prefetcher is what a Handler may also implement to be told of the
+// messages of a packet before they are delivered: Prefetch a few messages
+// ahead, PrefetchOrder fewer (book.Book's two stages of prefetching). Both
+// are hints: they may read msg and must change nothing. A message hinted
+// may not be delivered (a copy already seen).
+type Prefetcher interface {
+	Prefetching() bool
+	Prefetch(msg []byte)
+	PrefetchOrder(msg []byte)
+}
+
+// The distances of a Prefetcher's hints inside a packet, in messages: a
+// packet holds a few tens of them (book.PrefetchAhead and
+// PrefetchOrderAhead, 24 and 12, are tuned for longer runs).
+const (
+	prefetchAhead      = 8
+	prefetchOrderAhead = 4
+)
+
 // Arbiter sequences one MoldUDP64 session received on one or more lines
 // (A/B arbitration): the first copy of each message wins, later copies are
 // duplicates, packets ahead of a hole are held until the hole fills from any
@@ -38,7 +57,8 @@ type Handler interface {
 // of every line to it, and the Handler runs on that goroutine.
 type Arbiter struct {
 	h    Handler
-	next uint64 // sequence of the next message owed to h
+	pf   Prefetcher // h, if it is one
+	next uint64     // sequence of the next message owed to h
 
 	// tail is a next sequence announced by a heartbeat or end-of-session
 	// packet; while above next, the holes below it have been known since
@@ -178,6 +198,7 @@ func NewArbiter(h Handler, opts ...Option) *Arbiter {
 		recLine:     -1,
 		progress:    noClock,
 	}
+	a.pf, _ = h.(Prefetcher)
 	for i := range a.lines {
 		a.lines[i].at = noClock
 	}
@@ -746,10 +767,33 @@ func (a *Arbiter) deliver(ls *LineStats, p moldudp64.Packet, first uint64) {
 	}
 	a.moved = a.clock
 	b := p.Blocks()
+	var slots, orders moldudp64.Blocks // the hints' cursors, ahead of b
+	pf := a.pf != nil && a.pf.Prefetching()
+	if pf {
+		slots, orders = p.Blocks(), p.Blocks()
+		for range prefetchAhead {
+			if m, ok := slots.Next(); ok {
+				a.pf.Prefetch(m)
+			}
+		}
+		for range prefetchOrderAhead {
+			if m, ok := orders.Next(); ok {
+				a.pf.PrefetchOrder(m)
+			}
+		}
+	}
 	for {
 		msg, ok := b.Next()
 		if !ok {
 			return
+		}
+		if pf {
+			if m, ok := slots.Next(); ok {
+				a.pf.Prefetch(m)
+			}
+			if m, ok := orders.Next(); ok {
+				a.pf.PrefetchOrder(m)
+			}
 		}
 		if skip > 0 {
 			skip--

@@ -306,6 +306,26 @@ func (p *Pipeline) Message(seq uint64, msg []byte) {
 	p.apply(seq, msg)
 }
 
+// Prefetching implements feed.Prefetcher: the arbiter hints the messages
+// of a packet ahead of their delivery when the book is one large enough
+// to gain by it (book.Book.Prefetching).
+func (p *Pipeline) Prefetching() bool { return p.book != nil && p.book.Prefetching() }
+
+// Prefetch implements feed.Prefetcher (book.Book.Prefetch), for the
+// messages the pipeline owns.
+func (p *Pipeline) Prefetch(msg []byte) {
+	if p.owned == nil || p.owned[locateOf(msg)] != 0 {
+		p.book.Prefetch(itch.Message(msg))
+	}
+}
+
+// PrefetchOrder implements feed.Prefetcher (book.Book.PrefetchOrder).
+func (p *Pipeline) PrefetchOrder(msg []byte) {
+	if p.owned == nil || p.owned[locateOf(msg)] != 0 {
+		p.book.PrefetchOrder(itch.Message(msg))
+	}
+}
+
 // locateOf returns a message's stock locate, 0 for one too short to carry
 // it (such messages belong to shard 0).
 func locateOf(msg []byte) int {

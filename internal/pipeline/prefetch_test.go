@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/tickwire/tickwire/codec/itch"
+	"github.com/tickwire/tickwire/internal/capture"
 	"github.com/tickwire/tickwire/internal/gen"
 	"github.com/tickwire/tickwire/internal/prefetch"
 	"github.com/tickwire/tickwire/replay"
@@ -14,14 +15,15 @@ import (
 
 // TestReplayMessagesPrefetchExact replays a raw ITCH session with about
 // 120k live orders at its peak, on one shard and on two, with books sized
-// so that they prefetch from the start (ReplayMessages), and feeds the same
-// messages one by one to pipelines that never prefetch (Message): the books
-// must be the same level by level and order by order, and equal the
-// generator's.
+// so that they prefetch from the start (ReplayMessages), replays its A/B
+// capture (the arbiter hints each packet's messages ahead: Prefetcher),
+// and feeds the same messages one by one to pipelines that never prefetch
+// (Message): the books must be the same level by level and order by
+// order, and equal the generator's.
 func TestReplayMessagesPrefetchExact(t *testing.T) {
-	var raw, want bytes.Buffer
-	cfg := gen.Config{Seed: 9, Messages: 400_000, Instruments: 200, Live: 120_000}
-	sum, err := gen.Generate(cfg, gen.Outputs{ITCH: &raw, Books: &want})
+	var raw, pcap, want bytes.Buffer
+	cfg := gen.Config{Seed: 9, Messages: 400_000, Instruments: 200, Live: 120_000, Form: capture.Form{File: capture.Pcap, Link: capture.LinkEthernet}}
+	sum, err := gen.Generate(cfg, gen.Outputs{ITCH: &raw, Capture: &pcap, Books: &want})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -36,6 +38,10 @@ func TestReplayMessagesPrefetchExact(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		packets, err := NewGroup(pc, shards)
+		if err != nil {
+			t.Fatal(err)
+		}
 		for i, p := range batched.P {
 			if !p.Book().Prefetching() && prefetch.Enabled {
 				t.Fatalf("%d shards: a book sized for %d orders does not prefetch", shards, pc.Orders)
@@ -45,6 +51,13 @@ func TestReplayMessagesPrefetchExact(t *testing.T) {
 				t.Fatal(err)
 			}
 			if err := p.ReplayMessages(f.Messages(), nil); err != nil {
+				t.Fatal(err)
+			}
+			pf, err := replay.NewFile(bytes.NewReader(pcap.Bytes()), "session.pcap")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := packets.P[i].ReplayPackets(replay.Merge(pf.Packets()), nil); err != nil {
 				t.Fatal(err)
 			}
 			q := single.P[i]
@@ -68,6 +81,16 @@ func TestReplayMessagesPrefetchExact(t *testing.T) {
 		}
 		if !bytes.Equal(got.Bytes(), want.Bytes()) {
 			t.Fatalf("%d shards: books differ from the generator's", shards)
+		}
+		var fromPackets bytes.Buffer
+		if err := WriteBooks(&fromPackets, packets); err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(fromPackets.Bytes(), want.Bytes()) {
+			t.Fatalf("%d shards: books replayed from the capture differ from the generator's", shards)
+		}
+		if a, b := queues(packets), queues(single); a != b {
+			t.Fatalf("%d shards: the queues replayed from the capture differ from those applied one by one", shards)
 		}
 		if a, b := queues(batched), queues(single); a != b {
 			t.Fatalf("%d shards: the queues replayed with prefetching differ from those applied one by one", shards)
