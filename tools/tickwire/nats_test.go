@@ -3,10 +3,12 @@ package main
 import (
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -220,6 +222,58 @@ func TestTwoDaemonsIntoNATS(t *testing.T) {
 	}
 	sameBooks(t, liveBooks, want)
 	cmd, out, books := subscribe("after", "-from", "start")
+	if err := waitAnyExit(t, cmd, 30*time.Second, out, nil); err != nil {
+		t.Fatalf("subscriber after the end: %v\n%s", err, out)
+	}
+	sameBooks(t, books, want)
+}
+
+// TestDaemonNATSRestart stops the NATS server under a running daemon and
+// starts it again (same port, same storage) mid-session: the daemon's
+// books stay exact, it counts what it could not publish and repairs it,
+// and a subscriber replaying the day after the end writes its books.
+func TestDaemonNATSRestart(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end with processes")
+	}
+	_, p, _ := net.SplitHostPort(freeTCPAddrs(t, 1)[0])
+	port, _ := strconv.Atoi(p)
+	store := t.TempDir()
+	start := func() *server.Server {
+		ns, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: port, JetStream: true, StoreDir: store, NoLog: true, NoSigs: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		go ns.Start()
+		if !ns.ReadyForConnections(10 * time.Second) {
+			t.Fatal("nats-server not ready")
+		}
+		return ns
+	}
+	ns := start()
+	url := ns.ClientURL()
+	bin := binary(t)
+	dir := t.TempDir()
+	groupA, groupB := lineGroups(105)
+	rr := fmt.Sprintf("127.0.0.1:%d", freeUDPPort(t))
+	want, daemonBooks := filepath.Join(dir, "want.jsonl"), filepath.Join(dir, "daemon.jsonl")
+	runCmd, runOut := natsDaemon(t, bin, natsDaemonConfig(t, filepath.Join(dir, "tickwire.yaml"), "", groupA, groupB, rr, url, daemonBooks))
+	var simOut syncBuffer
+	natsSim(t, bin, groupA, groupB, rr, want, &simOut)
+	time.Sleep(900 * time.Millisecond) // under way
+	ns.Shutdown()
+	ns.WaitForShutdown()
+	time.Sleep(400 * time.Millisecond) // NATS down
+	ns = start()
+	t.Cleanup(ns.Shutdown)
+	waitExit(t, runCmd, runOut, &simOut)
+	t.Logf("daemon:\n%s", runOut)
+	sameBooks(t, daemonBooks, want)
+	m := regexp.MustCompile(`nats: published \d+ messages \(\d+ bytes\), (\d+) dropped, (\d+) failed, (\d+) instruments repaired`).FindStringSubmatch(runOut.String())
+	if m == nil || m[1]+m[2] == "00" || m[3] == "0" {
+		t.Errorf("NATS down under the daemon: want frames dropped or failed, and instruments repaired: %v", m)
+	}
+	cmd, out, books := natsSubscriber(t, bin, dir, url)("after", "-from", "start")
 	if err := waitAnyExit(t, cmd, 30*time.Second, out, nil); err != nil {
 		t.Fatalf("subscriber after the end: %v\n%s", err, out)
 	}
