@@ -218,7 +218,6 @@ type Publisher struct {
 	published, bytes, dropped, failedN, repaired, rounds, puts, dups atomic.Uint64
 	resyncs, behind, held                                            atomic.Uint64
 	synced                                                           atomic.Bool
-	holding                                                          bool // this pass stopped for acknowledgements
 
 	// pubOpts: never wait for room, and never retry: nats.go retries a
 	// publish refused while a cluster elects its leader after the ones
@@ -367,12 +366,9 @@ func (p *Publisher) asyncErr(_ jetstream.JetStream, m *nats.Msg, err error) {
 	p.settled(m)
 	defer p.putOut(m)
 	if m.Header.Get(HeaderKind) == KindFeed {
-		// A Status (the end of the session above all) is state every
-		// reader needs: published again (its Nats-Msg-Id makes a copy
-		// that did reach the stream a duplicate).
-		p.failMu.Lock()
-		p.failedFeed = append(p.failedFeed, m)
-		p.failMu.Unlock()
+		// Published again (its Nats-Msg-Id makes a copy that did reach
+		// the stream a duplicate).
+		p.keepFeed(m)
 		return
 	}
 	if loc, e := strconv.ParseUint(m.Header.Get(HeaderLocate), 10, 16); e == nil {
@@ -460,14 +456,10 @@ func (p *Publisher) run() {
 		p.lostInFlight()
 		p.takeFailed()
 		p.behind.Store(p.f.Behind())
-		p.holding = false
 		if stopping {
 			p.f.Next(p)
 		} else {
 			p.f.NextWhile(p, p.room)
-		}
-		if p.holding {
-			p.held.Add(1)
 		}
 		p.resyncs.Store(p.f.Resyncs())
 		p.synced.Store(p.f.Synced())
@@ -646,15 +638,9 @@ func (p *Publisher) flushBatch(loc uint16) {
 	o.vals[hMsgID][0] = unsafe.String(&o.text[start], len(o.text)-start)
 	o.m.Subject = p.instSubject(loc)
 	o.m.Data = append(o.m.Data[:0], b.buf...)
-	p.inflight[loc].Add(1)
-	if _, err := p.js.PublishMsgAsync(&o.m, p.pubOpts...); err != nil {
-		p.inflight[loc].Add(-1)
+	if !p.send(&o.m, int(loc)) {
 		p.putOut(&o.m)
-		p.dropped.Add(1)
 		p.markDirty(loc)
-	} else {
-		p.published.Add(1)
-		p.bytes.Add(uint64(len(b.buf)))
 	}
 	b.buf = b.buf[:0]
 }
@@ -774,15 +760,21 @@ func (p *Publisher) publishFeed(frame []byte) {
 	p.subj.Session = p.sessionToken()
 	subject := p.subj.Feed()
 	if !p.publish(subject, frame, h, -1) {
-		// A Status is state every reader needs (the end of the session
-		// above all): kept, the latest 64, to publish once NATS takes it.
-		p.failMu.Lock()
-		if len(p.failedFeed) >= 64 {
-			p.failedFeed = p.failedFeed[1:]
-		}
-		p.failedFeed = append(p.failedFeed, &nats.Msg{Subject: subject, Data: bytes.Clone(frame), Header: h})
-		p.failMu.Unlock()
+		p.keepFeed(&nats.Msg{Subject: subject, Data: bytes.Clone(frame), Header: h})
 	}
+}
+
+// keepFeed keeps a frame for every subscriber that NATS did not take, to
+// publish again once it does (takeFailed): a Status is state every reader
+// needs, the end of the session above all. The latest 64 are kept. Safe
+// from any goroutine.
+func (p *Publisher) keepFeed(m *nats.Msg) {
+	p.failMu.Lock()
+	if len(p.failedFeed) >= 64 {
+		p.failedFeed = p.failedFeed[1:]
+	}
+	p.failedFeed = append(p.failedFeed, m)
+	p.failMu.Unlock()
 }
 
 // sessionToken returns the session's token ("0" before one is known).
@@ -813,12 +805,13 @@ func (p *Publisher) instSubject(loc uint16) string {
 // room reports whether the publisher may read on in the books' ring: not
 // while three quarters of MaxPending await acknowledgement (it waits for
 // them rather than drop frames; the ring holds what follows). Disconnected,
-// it reads on: its frames are dropped, counted and repaired after.
+// it reads on: its frames are dropped, counted and repaired after. A no
+// ends the pass's reading (Follower.NextWhile): it counts a pass held.
 func (p *Publisher) room() bool {
 	if !p.ready.Load() || p.nc.Status() != nats.CONNECTED || p.js.PublishAsyncPending() < p.cfg.MaxPending*3/4 {
 		return true
 	}
-	p.holding = true
+	p.held.Add(1)
 	return false
 }
 
@@ -834,7 +827,13 @@ func (p *Publisher) publish(subject string, data []byte, h nats.Header, loc int)
 		p.dropped.Add(1)
 		return false
 	}
-	m := &nats.Msg{Subject: subject, Data: bytes.Clone(data), Header: h}
+	return p.send(&nats.Msg{Subject: subject, Data: bytes.Clone(data), Header: h}, loc)
+}
+
+// send publishes m into the stream, once canPublish said it may, counting
+// it in flight for instrument loc (none: -1) and published, or dropped
+// when nats.go refuses it.
+func (p *Publisher) send(m *nats.Msg, loc int) bool {
 	if loc >= 0 {
 		p.inflight[loc].Add(1)
 	}
@@ -846,7 +845,7 @@ func (p *Publisher) publish(subject string, data []byte, h nats.Header, loc int)
 		return false
 	}
 	p.published.Add(1)
-	p.bytes.Add(uint64(len(data)))
+	p.bytes.Add(uint64(len(m.Data)))
 	return true
 }
 
