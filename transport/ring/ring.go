@@ -150,28 +150,16 @@ func (rd *Reader) Behind() uint64 { return rd.r.End() - rd.cursor }
 // having been given a record it must discard (a server copies records into
 // a connection's outgoing buffer and truncates it back on ErrLapped).
 func (rd *Reader) Next(fn func(tag uint32, payload []byte) bool) (int, error) {
-	r := rd.r
-	end := uint64(r.end.Load())
-	size := uint64(len(r.buf))
+	end := uint64(rd.r.end.Load())
+	rd.r.mu.RLock()
+	defer rd.r.mu.RUnlock()
 	n := 0
-	r.mu.RLock()
-	defer r.mu.RUnlock()
-	for rd.cursor < end {
-		if end-rd.cursor > size {
-			return n, ErrLapped
+	for {
+		tag, payload, step, ok, err := rd.record(end)
+		if !ok {
+			return n, err
 		}
-		off := rd.cursor & r.mask
-		ln := uint64(binary.LittleEndian.Uint32(r.buf[off:]))
-		tag := binary.LittleEndian.Uint32(r.buf[off+4:])
-		if ln > size-off-HeaderLen || rd.lapped() { // possibly a torn header
-			return n, ErrLapped
-		}
-		step := (HeaderLen + ln + 7) &^ 7
-		if tag == padTag {
-			rd.cursor += size - off
-			continue
-		}
-		took := fn(tag, r.buf[off+HeaderLen:off+HeaderLen+ln])
+		took := fn(tag, payload)
 		if rd.lapped() {
 			return n, ErrLapped
 		}
@@ -181,7 +169,6 @@ func (rd *Reader) Next(fn func(tag uint32, payload []byte) bool) (int, error) {
 		n++
 		rd.cursor += step
 	}
-	return n, nil
 }
 
 // NextCopy appends the next record published since the last read to dst
@@ -191,34 +178,46 @@ func (rd *Reader) Next(fn func(tag uint32, payload []byte) bool) (int, error) {
 // ErrLapped (the copy must then be discarded). For a reader that parses
 // what it reads, where a torn record could make it fail or worse.
 func (rd *Reader) NextCopy(dst []byte) (tag uint32, rec []byte, ok bool, err error) {
+	end := uint64(rd.r.end.Load())
+	rd.r.mu.RLock()
+	defer rd.r.mu.RUnlock()
+	tag, payload, step, ok, err := rd.record(end)
+	if !ok {
+		return 0, dst, false, err
+	}
+	n := len(dst)
+	dst = append(dst, payload...)
+	if rd.lapped() {
+		return 0, dst[:n], false, ErrLapped
+	}
+	rd.cursor += step
+	return tag, dst[n:], true, nil
+}
+
+// record returns the record at the cursor, skipping padding, if one is
+// published before end: its tag, its payload (aliasing the ring, possibly
+// torn) and the step to the record after it; ok false when there is none,
+// with ErrLapped when the writer may be over it already.
+func (rd *Reader) record(end uint64) (tag uint32, payload []byte, step uint64, ok bool, err error) {
 	r := rd.r
-	end := uint64(r.end.Load())
 	size := uint64(len(r.buf))
-	r.mu.RLock()
-	defer r.mu.RUnlock()
 	for rd.cursor < end {
 		if end-rd.cursor > size {
-			return 0, dst, false, ErrLapped
+			return 0, nil, 0, false, ErrLapped
 		}
 		off := rd.cursor & r.mask
 		ln := uint64(binary.LittleEndian.Uint32(r.buf[off:]))
 		tag = binary.LittleEndian.Uint32(r.buf[off+4:])
-		if ln > size-off-HeaderLen || rd.lapped() {
-			return 0, dst, false, ErrLapped
+		if ln > size-off-HeaderLen || rd.lapped() { // possibly a torn header
+			return 0, nil, 0, false, ErrLapped
 		}
 		if tag == padTag {
 			rd.cursor += size - off
 			continue
 		}
-		n := len(dst)
-		dst = append(dst, r.buf[off+HeaderLen:off+HeaderLen+ln]...)
-		if rd.lapped() {
-			return 0, dst[:n], false, ErrLapped
-		}
-		rd.cursor += (HeaderLen + ln + 7) &^ 7
-		return tag, dst[n:], true, nil
+		return tag, r.buf[off+HeaderLen : off+HeaderLen+ln], (HeaderLen + ln + 7) &^ 7, true, nil
 	}
-	return 0, dst, false, nil
+	return 0, nil, 0, false, nil
 }
 
 // lapped reports whether the writer may have written over the record at
