@@ -136,6 +136,23 @@ func lineGroups(o int) (a, b string) {
 	return fmt.Sprintf("239.%d.%d.1:%d", o, rand.IntN(250), port), fmt.Sprintf("239.%d.%d.2:%d", o, rand.IntN(250), port)
 }
 
+// lossyFeedYAML is the feed: section of the end-to-end tests' daemons: lines
+// A and B on loopback and re-requests to rr, with timers tight enough for
+// a simulator that loses packets on both lines.
+func lossyFeedYAML(groupA, groupB, rr string) string {
+	return fmt.Sprintf(`feed:
+  interface: lo
+  line_a: {group: %s}
+  line_b: {group: %s}
+  rerequest:
+    server: %s
+    fill_time: 3ms
+    timeout: 40ms
+    max_retries: 30
+    max_age: 20s
+`, groupA, groupB, rr)
+}
+
 // writeFile writes a test's configuration.
 func writeFile(t *testing.T, path, content string) {
 	t.Helper()
@@ -172,18 +189,7 @@ func TestLiveHandlerRecovers(t *testing.T) {
 			rr := fmt.Sprintf("127.0.0.1:%d", freeUDPPort(t))
 			want, got := filepath.Join(dir, "want.jsonl"), filepath.Join(dir, "got.jsonl")
 			cfg := filepath.Join(dir, "tickwire.yaml")
-			writeFile(t, cfg, fmt.Sprintf(`feed:
-  interface: lo
-  line_a: {group: %s}
-  line_b: {group: %s}
-  rerequest:
-    server: %s
-    fill_time: 3ms
-    timeout: 40ms
-    max_retries: 30
-    max_age: 20s
-books_on_exit: %s
-`, groupA, groupB, rr, got))
+			writeFile(t, cfg, lossyFeedYAML(groupA, groupB, rr)+fmt.Sprintf("books_on_exit: %s\n", got))
 			simArgs := []string{"sim", "-messages", "60000", "-instruments", "60", "-seed", "7", "-books", want,
 				"-group-a", groupA, "-group-b", groupB, "-rate", "150000",
 				"-loss-a", "0.02", "-loss-b", "0.02", "-dup", "0.01", "-reorder", "0.01", "-lag-b", "3",

@@ -27,18 +27,19 @@ func grepLines(s, sub string) string {
 	return strings.Join(out, "\n")
 }
 
-// TestDaemonPublishesIntoNATS runs the simulator with loss, the daemon
-// publishing into a JetStream server (embedded in the test, no TCP
-// subscribers), a tickwire subscribe --nats from the start of the session
-// and one started after its end, replaying the day from the stream (and a
-// third from the bucket's final snapshots): each writes the daemon's
-// books byte for byte. The publisher's counters are in /metrics.
 // jetStreamServer runs a nats-server with JetStream in the test process
 // and returns its URL.
 func jetStreamServer(t *testing.T) string {
 	t.Helper()
-	ns, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: server.RANDOM_PORT, JetStream: true,
-		StoreDir: t.TempDir(), NoLog: true, NoSigs: true})
+	return jetStreamServerAt(t, t.TempDir(), server.RANDOM_PORT).ClientURL()
+}
+
+// jetStreamServerAt runs a nats-server with JetStream on port, storing in
+// store, until the test ends or it is shut down.
+func jetStreamServerAt(t *testing.T, store string, port int) *server.Server {
+	t.Helper()
+	ns, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: port, JetStream: true,
+		StoreDir: store, NoLog: true, NoSigs: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -47,7 +48,7 @@ func jetStreamServer(t *testing.T) string {
 	if !ns.ReadyForConnections(10 * time.Second) {
 		t.Fatal("nats-server not ready")
 	}
-	return ns.ClientURL()
+	return ns
 }
 
 // natsDaemonConfig writes, at path, the configuration of a daemon on the
@@ -55,21 +56,11 @@ func jetStreamServer(t *testing.T) string {
 // returns path.
 func natsDaemonConfig(t *testing.T, path, extra, groupA, groupB, rr, url, books string) string {
 	t.Helper()
-	writeFile(t, path, fmt.Sprintf(`%sfeed:
-  interface: lo
-  line_a: {group: %s}
-  line_b: {group: %s}
-  rerequest:
-    server: %s
-    fill_time: 3ms
-    timeout: 40ms
-    max_retries: 30
-    max_age: 20s
-nats:
+	writeFile(t, path, fmt.Sprintf(`%s%snats:
   url: %s
   snapshot_every: 500ms
 books_on_exit: %s
-`, extra, groupA, groupB, rr, url, books))
+`, extra, lossyFeedYAML(groupA, groupB, rr), url, books))
 	return path
 }
 
@@ -120,6 +111,12 @@ func natsSim(t *testing.T, bin, groupA, groupB, rr, want string, out *syncBuffer
 	return cmd
 }
 
+// TestDaemonPublishesIntoNATS runs the simulator with loss, the daemon
+// publishing into a JetStream server (embedded in the test, no TCP
+// subscribers), a tickwire subscribe --nats from the start of the session
+// and one started after its end, replaying the day from the stream (and a
+// third from the bucket's final snapshots): each writes the daemon's
+// books byte for byte. The publisher's counters are in /metrics.
 func TestDaemonPublishesIntoNATS(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end with processes")
@@ -239,18 +236,7 @@ func TestDaemonNATSRestart(t *testing.T) {
 	_, p, _ := net.SplitHostPort(freeTCPAddrs(t, 1)[0])
 	port, _ := strconv.Atoi(p)
 	store := t.TempDir()
-	start := func() *server.Server {
-		ns, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: port, JetStream: true, StoreDir: store, NoLog: true, NoSigs: true})
-		if err != nil {
-			t.Fatal(err)
-		}
-		go ns.Start()
-		if !ns.ReadyForConnections(10 * time.Second) {
-			t.Fatal("nats-server not ready")
-		}
-		return ns
-	}
-	ns := start()
+	ns := jetStreamServerAt(t, store, port)
 	url := ns.ClientURL()
 	bin := binary(t)
 	dir := t.TempDir()
@@ -264,8 +250,7 @@ func TestDaemonNATSRestart(t *testing.T) {
 	ns.Shutdown()
 	ns.WaitForShutdown()
 	time.Sleep(400 * time.Millisecond) // NATS down
-	ns = start()
-	t.Cleanup(ns.Shutdown)
+	jetStreamServerAt(t, store, port)
 	waitExit(t, runCmd, runOut, &simOut)
 	t.Logf("daemon:\n%s", runOut)
 	sameBooks(t, daemonBooks, want)

@@ -36,22 +36,12 @@ func TestSubscribersMirrorTheDaemon(t *testing.T) {
 	listen := freeTCPAddrs(t, 1)[0]
 	want, daemonBooks := filepath.Join(dir, "want.jsonl"), filepath.Join(dir, "daemon.jsonl")
 	cfg := filepath.Join(dir, "tickwire.yaml")
-	writeFile(t, cfg, fmt.Sprintf(`feed:
-  interface: lo
-  line_a: {group: %s}
-  line_b: {group: %s}
-  rerequest:
-    server: %s
-    fill_time: 3ms
-    timeout: 40ms
-    max_retries: 30
-    max_age: 20s
-book: {shards: 2}
+	writeFile(t, cfg, lossyFeedYAML(groupA, groupB, rr)+fmt.Sprintf(`book: {shards: 2}
 transport:
   listen: %s
   token: letmein
 books_on_exit: %s
-`, groupA, groupB, rr, listen, daemonBooks))
+`, listen, daemonBooks))
 	runCmd := exec.Command(bin, "run", "-config", cfg, "-exit-on-end")
 	var runOut, simOut syncBuffer
 	runCmd.Stdout, runCmd.Stderr = &runOut, &runOut
