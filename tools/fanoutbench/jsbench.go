@@ -5,17 +5,14 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"net"
-	"os"
-	"strings"
 	"sync/atomic"
 	"time"
 
-	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/tickwire/tickwire/client"
+	"github.com/tickwire/tickwire/internal/natstest"
 	"github.com/tickwire/tickwire/transport"
 	"github.com/tickwire/tickwire/transport/natsjs"
 	"github.com/tickwire/tickwire/transport/ring"
@@ -44,89 +41,6 @@ type jsResult struct {
 	perUpdate                 float64 // stream bytes per update
 	perMsg                    float64 // updates per NATS message, paced
 	stats                     natsjs.Stats
-}
-
-// cluster is the nats-servers of a run, and their URLs.
-type cluster struct {
-	nodes []*server.Server
-	url   string
-	dirs  []string
-}
-
-// startCluster runs n nats-servers with JetStream on loopback, routed
-// into one cluster when n > 1.
-func startCluster(n int) (*cluster, error) {
-	ports, err := freePorts(2 * n)
-	if err != nil {
-		return nil, err
-	}
-	cl := &cluster{}
-	var routes, urls []string
-	for i := range n {
-		routes = append(routes, fmt.Sprintf("nats://127.0.0.1:%d", ports[n+i]))
-	}
-	for i := range n {
-		dir, err := os.MkdirTemp("", "fanoutbench-js")
-		if err != nil {
-			cl.stop()
-			return nil, err
-		}
-		cl.dirs = append(cl.dirs, dir)
-		o := &server.Options{ServerName: fmt.Sprintf("n%d", i), Host: "127.0.0.1", Port: ports[i], JetStream: true,
-			StoreDir: dir, NoLog: true, NoSigs: true}
-		if n > 1 {
-			o.Cluster = server.ClusterOpts{Name: "fanoutbench", Host: "127.0.0.1", Port: ports[n+i]}
-			o.Routes = server.RoutesFromStr(strings.Join(routes, ","))
-		}
-		ns, err := server.NewServer(o)
-		if err != nil {
-			cl.stop()
-			return nil, err
-		}
-		go ns.Start()
-		cl.nodes = append(cl.nodes, ns)
-		urls = append(urls, fmt.Sprintf("nats://127.0.0.1:%d", ports[i]))
-	}
-	for _, ns := range cl.nodes {
-		if !ns.ReadyForConnections(20 * time.Second) {
-			cl.stop()
-			return nil, errors.New("a nats-server was not ready in 20 s")
-		}
-	}
-	cl.url = strings.Join(urls, ",")
-	return cl, nil
-}
-
-func (cl *cluster) stop() {
-	for _, ns := range cl.nodes {
-		ns.Shutdown()
-	}
-	for _, ns := range cl.nodes {
-		ns.WaitForShutdown()
-	}
-	for _, d := range cl.dirs {
-		os.RemoveAll(d)
-	}
-}
-
-// freePorts returns n loopback ports free a moment ago.
-func freePorts(n int) ([]int, error) {
-	var ls []net.Listener
-	defer func() {
-		for _, l := range ls {
-			l.Close()
-		}
-	}()
-	var ports []int
-	for range n {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return nil, err
-		}
-		ls = append(ls, l)
-		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
-	}
-	return ports, nil
 }
 
 // updateCounter counts the distinct updates (feed sequences) in NATS
@@ -185,11 +99,11 @@ func (u *updateCounter) message(m *nats.Msg) {
 // per hop at a paced rate they keep up with.
 func runJetStream(c config, nodes int, logf func(string, ...any)) (*jsResult, error) {
 	r := &jsResult{nodes: nodes}
-	cl, err := startCluster(nodes)
+	cl, err := natstest.Start(nodes)
 	if err != nil {
 		return nil, err
 	}
-	defer cl.stop()
+	defer cl.Stop()
 	pub := transport.NewPublisher(ring.New(64<<20), nil)
 	f := newFeed(pub, c.instruments)
 	var recording atomic.Bool
@@ -197,7 +111,7 @@ func runJetStream(c config, nodes int, logf func(string, ...any)) (*jsResult, er
 
 	// The publisher alone.
 	solo := newUpdateCounter(c.instruments, &recording)
-	np, err := startJS(pub, natsjs.Config{URL: cl.url, Replicas: nodes, Prefix: "solo", Stream: "SOLO", KV: "solo_books", OnAck: solo.message}, logf)
+	np, err := startJS(pub, natsjs.Config{URL: cl.URL, Replicas: nodes, Prefix: "solo", Stream: "SOLO", KV: "solo_books", OnAck: solo.message}, logf)
 	if err != nil {
 		return nil, err
 	}
@@ -211,12 +125,12 @@ func runJetStream(c config, nodes int, logf func(string, ...any)) (*jsResult, er
 	if err := closeJS(np); err != nil {
 		return nil, err
 	}
-	if err := deleteStream(cl.url, "SOLO"); err != nil {
+	if err := deleteStream(cl.URL, "SOLO"); err != nil {
 		return nil, err
 	}
 
 	acked := newUpdateCounter(c.instruments, &recording)
-	np, err = startJS(pub, natsjs.Config{URL: cl.url, Replicas: nodes, OnAck: acked.message}, logf)
+	np, err = startJS(pub, natsjs.Config{URL: cl.URL, Replicas: nodes, OnAck: acked.message}, logf)
 	if err != nil {
 		return nil, err
 	}
@@ -230,7 +144,7 @@ func runJetStream(c config, nodes int, logf func(string, ...any)) (*jsResult, er
 
 	// A plain subscriber of the subjects: when the server has the
 	// message (before it is stored).
-	tapConn, err := nats.Connect(cl.url)
+	tapConn, err := nats.Connect(cl.URL)
 	if err != nil {
 		return nil, err
 	}
@@ -254,7 +168,7 @@ func runJetStream(c config, nodes int, logf func(string, ...any)) (*jsResult, er
 	subs := make([]*jsSub, c.subs)
 	for i := range subs {
 		dctx, dcancel := context.WithTimeout(ctx, 30*time.Second)
-		cli, err := client.DialNATS(dctx, cl.url, client.WithNATS(client.NATSOptions{From: client.FromStart()}), client.WithName(fmt.Sprint("bench", i)))
+		cli, err := client.DialNATS(dctx, cl.URL, client.WithNATS(client.NATSOptions{From: client.FromStart()}), client.WithName(fmt.Sprint("bench", i)))
 		dcancel()
 		if err != nil {
 			return nil, fmt.Errorf("subscriber %d: %w", i, err)

@@ -18,6 +18,7 @@ import (
 	"github.com/tickwire/tickwire/client"
 	"github.com/tickwire/tickwire/codec/itch"
 	"github.com/tickwire/tickwire/internal/gen"
+	"github.com/tickwire/tickwire/internal/natstest"
 	"github.com/tickwire/tickwire/transport"
 	"github.com/tickwire/tickwire/transport/natsjs"
 	"github.com/tickwire/tickwire/transport/ring"
@@ -363,25 +364,6 @@ func TestNATSRestart(t *testing.T) {
 	sameBooks(t, "replay from the start", got, want)
 }
 
-// freePorts returns n free loopback TCP ports.
-func freePorts(t testing.TB, n int) []int {
-	t.Helper()
-	var ports []int
-	var ls []net.Listener
-	for range n {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		ls = append(ls, l)
-		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
-	}
-	for _, l := range ls {
-		l.Close()
-	}
-	return ports
-}
-
 // TestClusterLeaderKilled publishes into a three-node JetStream cluster
 // (stream and bucket with three replicas) and kills the stream's leader
 // mid-session: the handler carries on through the other servers, and a
@@ -392,32 +374,12 @@ func TestClusterLeaderKilled(t *testing.T) {
 		t.Skip("a three-node cluster: not under the race detector (minutes there) nor -short")
 	}
 	msgs, want := session(t, 30_000, 30, 14)
-	ports := freePorts(t, 6)
-	var routes []string
-	for i := range 3 {
-		routes = append(routes, fmt.Sprintf("nats://127.0.0.1:%d", ports[3+i]))
+	cl, err := natstest.Start(3)
+	if err != nil {
+		t.Fatal(err)
 	}
-	var nodes []*server.Server
-	var urls []string
-	for i := range 3 {
-		ns, err := server.NewServer(&server.Options{ServerName: fmt.Sprintf("n%d", i), Host: "127.0.0.1", Port: ports[i],
-			JetStream: true, StoreDir: t.TempDir(), NoLog: true, NoSigs: true,
-			Cluster: server.ClusterOpts{Name: "tw", Host: "127.0.0.1", Port: ports[3+i]},
-			Routes:  server.RoutesFromStr(strings.Join(routes, ","))})
-		if err != nil {
-			t.Fatal(err)
-		}
-		go ns.Start()
-		t.Cleanup(ns.Shutdown)
-		nodes = append(nodes, ns)
-		urls = append(urls, fmt.Sprintf("nats://127.0.0.1:%d", ports[i]))
-	}
-	for _, ns := range nodes {
-		if !ns.ReadyForConnections(20 * time.Second) {
-			t.Fatal("cluster node not ready")
-		}
-	}
-	url := strings.Join(urls, ",")
+	t.Cleanup(cl.Stop)
+	nodes, urls, url := cl.Nodes, cl.URLs, cl.URL
 	h := newHandler(t, natsjs.Config{URL: url, Replicas: 3})
 	for deadline := time.Now().Add(30 * time.Second); !h.np.Stats().Connected; time.Sleep(10 * time.Millisecond) {
 		if time.Now().After(deadline) {
@@ -467,7 +429,10 @@ func TestClusterLeaderKilled(t *testing.T) {
 // the day after the end, it equals the session's books.
 func TestLeafNode(t *testing.T) {
 	msgs, want := session(t, 20_000, 20, 21)
-	ports := freePorts(t, 1)
+	ports, err := natstest.FreePorts(1)
+	if err != nil {
+		t.Fatal(err)
+	}
 	hub, err := server.NewServer(&server.Options{ServerName: "hub", Host: "127.0.0.1", Port: server.RANDOM_PORT, JetStream: true,
 		StoreDir: t.TempDir(), JetStreamDomain: "hub", NoLog: true, NoSigs: true, LeafNode: server.LeafNodeOpts{Host: "127.0.0.1", Port: ports[0]}})
 	if err != nil {
