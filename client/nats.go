@@ -261,21 +261,7 @@ func minTime(a, b time.Time) time.Time {
 // isEnd reports whether a feed frame is the session's end.
 func isEnd(m *nats.Msg) bool {
 	f, err := natsjs.OpenFrame(m.Data)
-	if err != nil {
-		return false
-	}
-	var msg transport.Message
-	for i := range f.Len() {
-		if f.Message(i, &msg).Type() == tw.BodyStatus {
-			var st tw.Status
-			t := msg.Table()
-			st.Init(t.Bytes, t.Pos)
-			if st.State() == tw.FeedStateEndOfSession && st.Locate() == 0 {
-				return true
-			}
-		}
-	}
-	return false
+	return err == nil && f.EndsSession()
 }
 
 // applyStored applies a snapshot read from the bucket, handing fn its

@@ -103,6 +103,23 @@ func (f *Frame) Message(i int, m *Message) *Message {
 	return m
 }
 
+// EndsSession reports whether a message of f is the Status of the
+// session's end for every instrument (locate 0).
+func (f *Frame) EndsSession() bool {
+	var m Message
+	for i := range f.n {
+		if f.Message(i, &m).Type() != tw.BodyStatus {
+			continue
+		}
+		var st tw.Status
+		st.Init(m.body.Bytes, m.body.Pos)
+		if st.State() == tw.FeedStateEndOfSession && st.Locate() == 0 {
+			return true
+		}
+	}
+	return false
+}
+
 // vtable returns the position of the vtable of the validated table at pos.
 func vtable(b []byte, pos flatbuffers.UOffsetT) flatbuffers.UOffsetT {
 	return flatbuffers.UOffsetT(flatbuffers.SOffsetT(pos) - flatbuffers.GetSOffsetT(b[pos:]))

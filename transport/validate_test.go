@@ -6,6 +6,8 @@ import (
 	"math/rand/v2"
 	"testing"
 	"time"
+
+	"github.com/tickwire/tickwire/transport/tw"
 )
 
 // validateEach is Validate without its shapes: every Message and body
@@ -132,4 +134,31 @@ func FuzzValidate(f *testing.F) {
 		checkShapes(t, b)
 		readAll(b)
 	})
+}
+
+// TestEndsSession: a frame ends the session when a Status of the end for
+// every instrument is among its messages, not for one instrument's end or
+// another state.
+func TestEndsSession(t *testing.T) {
+	e := NewEncoder(256)
+	for _, c := range []struct {
+		state  tw.FeedState
+		locate uint16
+		want   bool
+	}{{tw.FeedStateEndOfSession, 0, true}, {tw.FeedStateEndOfSession, 5, false}, {tw.FeedStateLive, 0, false}} {
+		e.Begin(1)
+		e.Heartbeat(7)
+		e.Status(c.state, nil, 9, c.locate)
+		fr, err := e.Finish()
+		if err != nil {
+			t.Fatal(err)
+		}
+		f, err := Open(fr[PrefixSize:])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := f.EndsSession(); got != c.want {
+			t.Errorf("%v, locate %d: EndsSession %v", c.state, c.locate, got)
+		}
+	}
 }

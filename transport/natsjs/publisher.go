@@ -17,7 +17,6 @@ import (
 
 	"github.com/tickwire/tickwire/codec/itch"
 	"github.com/tickwire/tickwire/transport"
-	"github.com/tickwire/tickwire/transport/tw"
 )
 
 // Config configures a Publisher. Zero values take the defaults named.
@@ -732,23 +731,12 @@ func (p *Publisher) flushLingering(all bool) {
 // feedFrame publishes a frame for every subscriber; the end of the
 // session starts the final round of snapshots.
 func (p *Publisher) feedFrame(frame []byte) {
-	if f, err := transport.Open(frame[transport.PrefixSize:]); err == nil {
-		var m transport.Message
-		for i := range f.Len() {
-			if f.Message(i, &m).Type() != tw.BodyStatus {
-				continue
-			}
-			var st tw.Status
-			t := m.Table()
-			st.Init(t.Bytes, t.Pos)
-			if st.State() == tw.FeedStateEndOfSession && st.Locate() == 0 && !p.ended {
-				p.ended, p.nextRound, p.roundLocs = true, time.Time{}, nil
-				// Readers stop at the end: every update and repair goes
-				// into the stream before it.
-				p.flushLingering(true)
-				p.settle()
-			}
-		}
+	if f, err := transport.Open(frame[transport.PrefixSize:]); err == nil && !p.ended && f.EndsSession() {
+		p.ended, p.nextRound, p.roundLocs = true, time.Time{}, nil
+		// Readers stop at the end: every update and repair goes into the
+		// stream before it.
+		p.flushLingering(true)
+		p.settle()
 	}
 	p.publishFeed(frame)
 }
