@@ -86,6 +86,8 @@ type natsState struct {
 	tokens    []string // the symbols asked for; nil: all
 	lead      time.Duration
 	fellBack  error // why the bucket's snapshots were not used at the start
+	// frames are the frames of the updates message being applied.
+	frames []transport.Frame
 	// initial are the bucket's snapshots the client starts from: applied,
 	// and handed to Run's function, when Run starts.
 	initial []natsjs.Snapshot
@@ -421,7 +423,7 @@ func (c *Client) natsMsg(ctx context.Context, m jetstream.Msg, fn func(*Event) e
 		return nil
 	case natsjs.KindUpdates:
 		prev, err := strconv.ParseUint(h.Get(natsjs.HeaderPrev), 10, 64)
-		if err != nil || prev >= seq || !updatesOf(data, loc, prev, seq, &c.msg) {
+		if err != nil || prev >= seq || !updatesOf(data, loc, prev, seq, &c.msg, &ns.frames) {
 			ns.skipped.Add(1)
 			return nil
 		}
@@ -452,14 +454,11 @@ func (c *Client) natsMsg(ctx context.Context, m jetstream.Msg, fn func(*Event) e
 		}
 		after := st.seq
 		st.seq = max(st.seq, seq)
-		// The message's frames, each checked whole by updatesOf.
-		for len(data) >= transport.PrefixSize {
-			n := transport.PrefixSize + int(binary.LittleEndian.Uint32(data))
-			f, _ := natsjs.OpenFrame(data[:n])
-			if err := c.applyFrame(&f, loc, false, after, fn, ev); err != nil {
+		// The message's frames, opened and checked whole by updatesOf.
+		for i := range ns.frames {
+			if err := c.applyFrame(&ns.frames[i], loc, false, after, fn, ev); err != nil {
 				return err
 			}
-			data = data[n:]
 		}
 	default:
 		ns.skipped.Add(1)
@@ -470,8 +469,10 @@ func (c *Client) natsMsg(ctx context.Context, m jetstream.Msg, fn func(*Event) e
 // updatesOf reports whether data is what the publisher writes for
 // instrument loc's updates from after prev to seq: whole frames back to
 // back, every update in them (and snapshot: a new instrument's, listed
-// among its updates) of loc, in (prev, seq], the last at seq.
-func updatesOf(data []byte, loc uint16, prev, seq uint64, msg *transport.Message) bool {
+// among its updates) of loc, in (prev, seq], the last at seq. It leaves
+// the frames, opened, in *frames.
+func updatesOf(data []byte, loc uint16, prev, seq uint64, msg *transport.Message, frames *[]transport.Frame) bool {
+	*frames = (*frames)[:0]
 	last := uint64(0)
 	for len(data) > 0 {
 		if len(data) < transport.PrefixSize {
@@ -485,6 +486,7 @@ func updatesOf(data []byte, loc uint16, prev, seq uint64, msg *transport.Message
 		if err != nil {
 			return false
 		}
+		*frames = append(*frames, f)
 		for i := range f.Len() {
 			m := f.Message(i, msg)
 			st, ok := m.Stamp()
