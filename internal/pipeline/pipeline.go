@@ -300,11 +300,14 @@ func (p *Pipeline) SessionID() ([10]byte, bool) { return p.sessions.Session() }
 // Message implements feed.Handler: it validates one ITCH message and applies
 // it to the book. msg is not retained.
 func (p *Pipeline) Message(seq uint64, msg []byte) {
-	if p.owned != nil && p.owned[locateOf(msg)] == 0 {
-		return
+	if p.owns(msg) {
+		p.apply(seq, msg)
 	}
-	p.apply(seq, msg)
 }
+
+// owns reports whether msg is of an instrument this pipeline applies (all
+// of them, unsharded).
+func (p *Pipeline) owns(msg []byte) bool { return p.owned == nil || p.owned[locateOf(msg)] != 0 }
 
 // Prefetching implements feed.Prefetcher: the arbiter hints the messages
 // of a packet ahead of their delivery when the book is one large enough
@@ -314,14 +317,14 @@ func (p *Pipeline) Prefetching() bool { return p.book != nil && p.book.Prefetchi
 // Prefetch implements feed.Prefetcher (book.Book.Prefetch), for the
 // messages the pipeline owns.
 func (p *Pipeline) Prefetch(msg []byte) {
-	if p.owned == nil || p.owned[locateOf(msg)] != 0 {
+	if p.owns(msg) {
 		p.book.Prefetch(itch.Message(msg))
 	}
 }
 
 // PrefetchOrder implements feed.Prefetcher (book.Book.PrefetchOrder).
 func (p *Pipeline) PrefetchOrder(msg []byte) {
-	if p.owned == nil || p.owned[locateOf(msg)] != 0 {
+	if p.owns(msg) {
 		p.book.PrefetchOrder(itch.Message(msg))
 	}
 }
